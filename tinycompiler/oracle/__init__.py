@@ -1,0 +1,1 @@
+"""Independent oracles the compiler is checked against (TFLite Micro's own interpreter)."""
