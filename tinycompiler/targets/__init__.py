@@ -7,9 +7,10 @@ from tinycompiler.targets.base import RunResult
 
 
 def _targets():
+    from tinycompiler.targets.host import HostTarget
     from tinycompiler.targets.reference import ReferenceTarget
 
-    return {"reference": ReferenceTarget}
+    return {"reference": ReferenceTarget, "host": HostTarget}
 
 
 def target_names() -> list:

@@ -1,0 +1,36 @@
+"""What a lowering function may ask about the plan: arena offsets and scratch of an op."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinycompiler.codegen.carray import ConstArray
+
+
+@dataclass
+class LowerContext:
+    graph: object
+    plan: object
+
+    def offset(self, tensor_index: int) -> int:
+        """Arena byte offset of an activation tensor."""
+        return self.plan.tensor_offsets[tensor_index]
+
+    def scratch(self, op) -> tuple:
+        """(offset, bytes) of the op's scratch, or (None, 0) when it has none."""
+        return self.plan.scratch.get(op.index, (None, 0))
+
+    @staticmethod
+    def array(op, role: str, values, dtype) -> ConstArray:
+        """A const array named after its op and role, e.g. ``op3_filter``."""
+        return ConstArray(f"op{op.index}_{role}", np.ascontiguousarray(np.asarray(values, dtype=dtype)))
+
+
+def dims4(shape) -> tuple:
+    """An NHWC tuple for a tensor of rank <= 4 (leading 1s), as tc_dims wants."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) > 4:
+        raise ValueError(f"rank {len(shape)} tensors have no NHWC form")
+    return (1,) * (4 - len(shape)) + shape

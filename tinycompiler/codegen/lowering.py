@@ -1,0 +1,54 @@
+"""IR graph + memory plan -> Program (the static schedule the templates render)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinycompiler.codegen.lower import lowerers, scratch_table
+from tinycompiler.codegen.lower.context import LowerContext
+from tinycompiler.codegen.program import IoSpec, Program
+from tinycompiler.errors import TinyCompilerError
+from tinycompiler.ir import VIEW_OPS
+
+_CTYPE = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
+
+
+def scratch_bytes(op, graph) -> int:
+    """Bytes of scratch the kernel chosen for ``op`` needs (0 for most ops)."""
+    fn = scratch_table().get(op.kind)
+    return int(fn(op, graph)) if fn else 0
+
+
+def _io(graph, plan, indices) -> list:
+    specs = []
+    for pos, t in enumerate(indices):
+        tensor = graph.tensors[t]
+        q = tensor.quant
+        specs.append(IoSpec(pos, t, tensor.name, plan.tensor_offsets[t], tensor.nbytes, _CTYPE[tensor.dtype],
+                            tuple(tensor.shape), float(q.scale[0]) if q else 1.0, int(q.zero_point[0]) if q else 0))
+    return specs
+
+
+def lower_graph(graph, plan) -> Program:
+    """One Call per op that needs code (views need none: the plan gave them the same bytes)."""
+    table = lowerers()
+    ctx = LowerContext(graph, plan)
+    calls = []
+    for op in graph.ops:
+        if op.kind in VIEW_OPS:
+            if plan.tensor_offsets[op.inputs[0]] != plan.tensor_offsets[op.outputs[0]]:
+                raise TinyCompilerError(f"{op.where()}: the plan did not alias this view")
+            continue
+        fn = table.get(op.kind)
+        if fn is None:
+            raise TinyCompilerError(f"{op.where()}: no C kernel for {op.kind} yet; supported: {', '.join(sorted(table))}")
+        call = fn(op, graph, ctx)
+        if call is not None:
+            call.layer = len(calls)
+            calls.append(call)
+    return Program(graph.name, calls, plan.arena_bytes, _io(graph, plan, graph.inputs),
+                   _io(graph, plan, graph.outputs), plan)
+
+
+def _sanitize(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name) or "model"

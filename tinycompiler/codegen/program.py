@@ -1,0 +1,68 @@
+"""What code generation renders: a static schedule of kernel calls over one planned arena."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Call:
+    """One kernel invocation in model.c.
+
+    ``template`` names the macro file ``templates/ops/<template>.c.j2`` that renders it; ``args``
+    are the values it renders (all decided in Python); ``arrays`` are the const arrays it reads;
+    ``functions`` the runtime functions it calls (their sources are copied into the bundle).
+    """
+
+    op_index: int
+    template: str
+    comment: str
+    args: dict
+    arrays: list = field(default_factory=list)
+    functions: list = field(default_factory=list)
+    layer: int = 0  # position in the schedule, set by lowering
+
+
+@dataclass
+class IoSpec:
+    """A graph input or output as model.h exposes it: where in the arena, bytes, type, quantization."""
+
+    position: int
+    tensor: int
+    name: str
+    offset: int
+    nbytes: int
+    ctype: str
+    shape: tuple
+    scale: float
+    zero_point: int
+
+
+@dataclass
+class Program:
+    """Everything the templates need for one model."""
+
+    name: str
+    calls: list
+    arena_bytes: int
+    inputs: list
+    outputs: list
+    plan: object = None
+
+    @property
+    def arrays(self) -> list:
+        return [a for c in self.calls for a in c.arrays]
+
+    @property
+    def functions(self) -> list:
+        seen = []
+        for c in self.calls:
+            for f in c.functions:
+                if f not in seen:
+                    seen.append(f)
+        return seen
+
+    @property
+    def weight_bytes(self) -> int:
+        """Flash taken by const arrays (bytes)."""
+        return sum(a.nbytes for a in self.arrays)
