@@ -1,0 +1,187 @@
+/* int8 convolution-family kernels: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED.
+ *
+ * Every kernel is bit-exact with TFLite Micro's reference int8 kernels:
+ *
+ *   acc   = bias[o] + sum over taps inside the input of (x + input_offset) * w
+ *   out   = clamp(tc_requantize(acc, multiplier[o], shift[o]) + output_offset, act.min, act.max)
+ *
+ * with input_offset = -input_zero_point, output_offset = output_zero_point, and taps that fall in
+ * the padding contributing nothing (exactly as if the input held its zero point there).
+ *
+ * Conventions shared by all kernels below
+ * ----------------------------------------
+ * - Tensors are NHWC int8, dense, batch n >= 1. Pointers may be unaligned.
+ * - Weights are passed exactly as TFLite stores them, with no reordering:
+ *     CONV_2D          filter OHWI, filter_dims = {n: out_ch, h: kh, w: kw, c: in_ch}
+ *     DEPTHWISE_CONV_2D filter [1, kh, kw, in_ch * depth_multiplier],
+ *                       filter_dims = {n: 1, h: kh, w: kw, c: in_ch * depth_multiplier};
+ *                       output channel oc = ic * depth_multiplier + m
+ *     FULLY_CONNECTED   weights [out_depth, in_depth] (row per output)
+ *   Weights must be symmetric (zero point 0), as TFLite requires for int8 conv/FC.
+ * - Bias is the raw int32 bias of the model (NOT pre-folded with input_offset * sum(w)); it may be
+ *   NULL (no bias). The fast paths add the input offset to the activations themselves, so the same
+ *   weight and bias bytes serve every variant of a kernel and the wrappers can switch freely.
+ * - Requantization is per output channel: quant->multiplier[o], quant->shift[o] for every output
+ *   channel o (TFLite's QuantizeMultiplier of in_scale * w_scale[o] / out_scale; shift > 0 = left).
+ *   A per-tensor model passes the same pair replicated per channel; FULLY_CONNECTED can instead set
+ *   params->per_channel = 0 to read only element 0.
+ * - Padding is given by pad_top / pad_left only (TFLite's SAME offsets, or 0 for VALID); the
+ *   bottom/right padding follows from output_dims, so asymmetric SAME padding is exact.
+ * - Scratch buffers are owned by the caller (the memory planner puts them in the arena); each
+ *   kernel that needs one has a *_scratch_bytes() query returning the exact size in bytes, and
+ *   needs 2-byte alignment of the scratch pointer (4 recommended). Scratch size 0 = none.
+ * - Kernels return TC_OK, or TC_ERROR_ARGUMENT when the shapes do not fit the kernel (e.g. a fast
+ *   path called outside its predicate, or a missing scratch). Nothing is written then.
+ *
+ * Fast paths and their reference twins
+ * ------------------------------------
+ * tc_conv2d_s8 and tc_depthwise_conv2d_s8 are the plain, obviously-correct reference kernels that
+ * accept every valid argument. Each fast path below gives bit-identical results to its reference
+ * (tested on host and on Cortex-M4 under QEMU). The fast paths use the DSP helpers of tc_dsp.h:
+ * SMLAD/SXTB16 on cores with __ARM_FEATURE_DSP, portable C elsewhere. Callers normally use the
+ * wrappers, which pick the fast path with small predicates.
+ */
+#ifndef TC_CONV_H
+#define TC_CONV_H
+
+#include <stdint.h>
+
+#include "tc_types.h"
+
+typedef struct {
+    int32_t stride_h, stride_w;     /* >= 1 */
+    int32_t dilation_h, dilation_w; /* >= 1 */
+    int32_t pad_top, pad_left;      /* >= 0 */
+    int32_t input_offset;           /* -input zero point */
+    int32_t output_offset;          /* output zero point */
+    tc_act_range act;               /* fused activation clamp, int8 units */
+} tc_conv_params;
+
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_top, pad_left;
+    int32_t depth_multiplier; /* >= 1; output channels = input channels * depth_multiplier */
+    int32_t input_offset;
+    int32_t output_offset;
+    tc_act_range act;
+} tc_dw_conv_params;
+
+typedef struct {
+    int32_t input_offset;
+    int32_t output_offset;
+    tc_act_range act;
+    int32_t per_channel; /* 1: quant arrays have out_depth entries; 0: one per-tensor entry */
+} tc_fc_params;
+
+/* ------------------------------------------------------------------------------------------ */
+/* CONV_2D                                                                                      */
+
+/* Reference convolution: any kernel size, stride, dilation, asymmetric padding, batch. No scratch. */
+tc_status tc_conv2d_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                       const tc_dims *input_dims, const int8_t *input,
+                       const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                       const tc_dims *output_dims, int8_t *output);
+
+/* im2col fast path (any kernel/stride/dilation/padding): for each output pixel the receptive field
+ * is widened to int16 with the input offset added (padding -> 0) into `scratch`, then dotted with
+ * two filter rows at a time using SMLAD. scratch: tc_conv2d_im2col_s8_scratch_bytes(). */
+tc_status tc_conv2d_im2col_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                              const tc_dims *input_dims, const int8_t *input,
+                              const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                              const tc_dims *output_dims, int8_t *output, int16_t *scratch);
+int32_t tc_conv2d_im2col_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
+
+/* Pointwise fast path. Valid when filter is 1x1 and pad_top == pad_left == 0 (any stride;
+ * dilation is irrelevant). scratch: tc_conv2d_1x1_s8_scratch_bytes() = 2 * in_ch bytes. */
+int tc_conv2d_1x1_s8_applies(const tc_conv_params *params, const tc_dims *input_dims,
+                             const tc_dims *filter_dims);
+tc_status tc_conv2d_1x1_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                           const tc_dims *input_dims, const int8_t *input,
+                           const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                           const tc_dims *output_dims, int8_t *output, int16_t *scratch);
+int32_t tc_conv2d_1x1_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
+
+/* First-layer fast path for 3-channel input (RGB images): any kernel/stride/dilation/padding,
+ * in_ch == 3. The receptive field is gathered tap by tap (3 bytes each) without per-channel loops.
+ * scratch: tc_conv2d_rgb_s8_scratch_bytes() = 2 * kh * kw * 3 bytes. */
+int tc_conv2d_rgb_s8_applies(const tc_conv_params *params, const tc_dims *input_dims,
+                             const tc_dims *filter_dims);
+tc_status tc_conv2d_rgb_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                           const tc_dims *input_dims, const int8_t *input,
+                           const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                           const tc_dims *output_dims, int8_t *output, int16_t *scratch);
+int32_t tc_conv2d_rgb_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
+
+/* Dispatcher: 1x1 fast path, else RGB fast path, else im2col fast path; the reference kernel only
+ * when scratch is NULL. `scratch` must hold tc_conv2d_s8_scratch_bytes() bytes (the maximum the
+ * chosen path needs; 0 is never returned for a valid conv, so pass NULL only to force the reference). */
+tc_status tc_conv2d_wrapper_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                               const tc_dims *input_dims, const int8_t *input,
+                               const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                               const tc_dims *output_dims, int8_t *output, int16_t *scratch);
+int32_t tc_conv2d_s8_scratch_bytes(const tc_conv_params *params, const tc_dims *input_dims,
+                                   const tc_dims *filter_dims, const tc_dims *output_dims);
+
+/* ------------------------------------------------------------------------------------------ */
+/* DEPTHWISE_CONV_2D                                                                            */
+
+/* Reference depthwise convolution: any depth multiplier, kernel, stride, dilation, padding. */
+tc_status tc_depthwise_conv2d_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
+                                 const tc_dims *input_dims, const int8_t *input,
+                                 const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                 const tc_dims *output_dims, int8_t *output);
+
+/* 3x3 fast path: valid when kh == kw == 3, depth_multiplier == 1, dilation 1 (any stride/padding).
+ * Four channels per step with SXTB16 + SMLABB/SMLATT; padded taps skipped. No scratch. */
+int tc_depthwise_conv2d_3x3_s8_applies(const tc_dw_conv_params *params, const tc_dims *input_dims,
+                                       const tc_dims *filter_dims);
+tc_status tc_depthwise_conv2d_3x3_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
+                                     const tc_dims *input_dims, const int8_t *input,
+                                     const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                     const tc_dims *output_dims, int8_t *output);
+
+/* Dispatcher: 3x3 fast path when it applies, else the reference. No scratch. */
+tc_status tc_depthwise_wrapper_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
+                                  const tc_dims *input_dims, const int8_t *input,
+                                  const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                  const tc_dims *output_dims, int8_t *output);
+
+/* In-place depthwise convolution (TinyEngine style): the output is written over the input.
+ *
+ * `data` holds the input tensor (input_dims) on entry and the output tensor (output_dims) on return,
+ * both dense NHWC starting at `data`. Channel by channel, the kernel computes output channel c of
+ * one image into `scratch` (out_h * out_w bytes), then stores it at the output positions of channel
+ * c. Those bytes (p * C + c, p < out_h * out_w) are input bytes of channel c itself (same C, since
+ * depth_multiplier == 1) which no later channel reads, and never bytes of a later image.
+ *
+ * Valid exactly when (checked, TC_ERROR_ARGUMENT otherwise):
+ *   depth_multiplier == 1, output_dims->c == input_dims->c, output_dims->n == input_dims->n, and
+ *   output_dims->h * output_dims->w <= input_dims->h * input_dims->w   (stride >= 1 with SAME or
+ *   VALID padding always satisfies this).
+ * Any kernel size, stride, dilation and padding are allowed.
+ *
+ * Planner contract: give the input and output tensors ONE shared arena buffer starting at the same
+ * offset, of size n * in_h * in_w * C bytes (the input's size, which is >= the output's); the input
+ * must be dead after this op (no other consumer reads it later, and it is not a graph output).
+ * After the call, bytes past n * out_h * out_w * C of the buffer are garbage. Add a separate
+ * scratch of tc_depthwise_inplace_scratch_bytes() bytes (no alignment requirement).
+ * Results are bit-identical to tc_depthwise_conv2d_s8. */
+tc_status tc_depthwise_conv2d_inplace_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
+                                         const tc_dims *input_dims, const tc_dims *filter_dims,
+                                         const int8_t *filter, const int32_t *bias,
+                                         const tc_dims *output_dims, int8_t *data, int8_t *scratch);
+int32_t tc_depthwise_inplace_scratch_bytes(const tc_dims *output_dims);
+
+/* ------------------------------------------------------------------------------------------ */
+/* FULLY_CONNECTED                                                                              */
+
+/* output[b, o] for b < batches, o < out_depth from input [batches, in_depth] and weights
+ * [out_depth, in_depth]; bias [out_depth] or NULL. Per-tensor (params->per_channel == 0) or per
+ * channel requantization. Uses SMLAD on DSP cores; no scratch. */
+tc_status tc_fully_connected_s8(const tc_fc_params *params, const tc_per_channel_quant *quant,
+                                int32_t batches, int32_t in_depth, int32_t out_depth,
+                                const int8_t *input, const int8_t *weights, const int32_t *bias,
+                                int8_t *output);
+
+#endif /* TC_CONV_H */

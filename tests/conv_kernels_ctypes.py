@@ -1,0 +1,148 @@
+"""ctypes bindings of the conv-family C kernels (runtime_c/include/tc_conv.h), for tests.
+
+``call(lib, name, args, x)`` runs one kernel on input ``x`` given :class:`KernelArgs` from
+:mod:`tinycompiler.codegen.weights_layout` and returns the int8 output (NHWC, or [batches, units]).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from c_harness import load_library, ptr
+
+SOURCES = [
+    "tc_conv2d_s8.c",
+    "tc_conv2d_im2col_s8.c",
+    "tc_conv2d_1x1_s8.c",
+    "tc_conv2d_rgb_s8.c",
+    "tc_conv2d_wrapper_s8.c",
+    "tc_depthwise_conv2d_s8.c",
+    "tc_depthwise_conv2d_3x3_s8.c",
+    "tc_depthwise_conv2d_inplace_s8.c",
+    "tc_depthwise_wrapper_s8.c",
+    "tc_fully_connected_s8.c",
+]
+
+I32 = ctypes.c_int32
+
+
+class Dims(ctypes.Structure):
+    _fields_ = [("n", I32), ("h", I32), ("w", I32), ("c", I32)]
+
+
+class Quant(ctypes.Structure):
+    _fields_ = [("multiplier", ctypes.POINTER(I32)), ("shift", ctypes.POINTER(I32))]
+
+
+class Act(ctypes.Structure):
+    _fields_ = [("min", I32), ("max", I32)]
+
+
+class ConvParams(ctypes.Structure):
+    _fields_ = [("stride_h", I32), ("stride_w", I32), ("dilation_h", I32), ("dilation_w", I32),
+                ("pad_top", I32), ("pad_left", I32), ("input_offset", I32), ("output_offset", I32),
+                ("act", Act)]
+
+
+class DwParams(ctypes.Structure):
+    _fields_ = [("stride_h", I32), ("stride_w", I32), ("dilation_h", I32), ("dilation_w", I32),
+                ("pad_top", I32), ("pad_left", I32), ("depth_multiplier", I32), ("input_offset", I32),
+                ("output_offset", I32), ("act", Act)]
+
+
+class FcParams(ctypes.Structure):
+    _fields_ = [("input_offset", I32), ("output_offset", I32), ("act", Act), ("per_channel", I32)]
+
+
+CONV_KERNELS = ("tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_1x1_s8", "tc_conv2d_rgb_s8",
+                "tc_conv2d_wrapper_s8")
+DW_KERNELS = ("tc_depthwise_conv2d_s8", "tc_depthwise_conv2d_3x3_s8", "tc_depthwise_wrapper_s8",
+              "tc_depthwise_conv2d_inplace_s8")
+SCRATCH_QUERY = {
+    "tc_conv2d_im2col_s8": "tc_conv2d_im2col_s8_scratch_bytes",
+    "tc_conv2d_1x1_s8": "tc_conv2d_1x1_s8_scratch_bytes",
+    "tc_conv2d_rgb_s8": "tc_conv2d_rgb_s8_scratch_bytes",
+}
+
+
+def library(extra_flags=()):
+    return load_library(SOURCES, extra_flags)
+
+
+def _struct(cls, params: dict):
+    s = cls()
+    for name, _ in cls._fields_:
+        if name == "act":
+            s.act = Act(params["act_min"], params["act_max"])
+        else:
+            setattr(s, name, int(params[name]))
+    return s
+
+
+def _i32(a):
+    return np.ascontiguousarray(np.asarray(a, dtype=np.int32))
+
+
+def applies(lib, name, args) -> bool:
+    """The fast path's own predicate (True for kernels without one)."""
+    fn = {"tc_conv2d_1x1_s8": "tc_conv2d_1x1_s8_applies", "tc_conv2d_rgb_s8": "tc_conv2d_rgb_s8_applies",
+          "tc_depthwise_conv2d_3x3_s8": "tc_depthwise_conv2d_3x3_s8_applies"}.get(name)
+    if fn is None:
+        return True
+    cls = DwParams if args.kind == "DEPTHWISE_CONV_2D" else ConvParams
+    p = _struct(cls, args.params)
+    return bool(getattr(lib, fn)(ctypes.byref(p), ctypes.byref(Dims(*args.input_dims)),
+                                 ctypes.byref(Dims(*args.filter_dims))))
+
+
+def call(lib, name, args, x, scratch_pad: int = 0):
+    """Run kernel ``name``; returns ``(status, output)``. Buffers are sized exactly (for ASan)."""
+    x = np.ascontiguousarray(x, dtype=np.int8)
+    mult, shift = _i32(args.multiplier), _i32(args.shift)
+    quant = Quant(ptr(mult, I32), ptr(shift, I32))
+    w = np.ascontiguousarray(args.weights, dtype=np.int8)
+    bias = None if args.bias is None else _i32(args.bias)
+    bias_p = ptr(bias, I32) if bias is not None else None
+    di, df, do = Dims(*args.input_dims), Dims(*args.filter_dims), Dims(*args.output_dims)
+    out = np.zeros(args.output_dims, dtype=np.int8)
+    f = getattr(lib, name)
+    f.restype = ctypes.c_int
+    keep = []
+    if args.kind == "FULLY_CONNECTED":
+        p = _struct(FcParams, args.params)
+        b, _, _, depth = args.input_dims
+        units = args.output_dims[3]
+        st = f(ctypes.byref(p), ctypes.byref(quant), I32(b), I32(depth), I32(units), ptr(x), ptr(w), bias_p,
+               ptr(out))
+        return st, out
+    if args.kind == "CONV_2D":
+        p = _struct(ConvParams, args.params)
+        if name == "tc_conv2d_s8":
+            st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df), ptr(w),
+                   bias_p, ctypes.byref(do), ptr(out))
+            return st, out
+        if name == "tc_conv2d_wrapper_s8":
+            q = lib.tc_conv2d_s8_scratch_bytes
+            nbytes = q(ctypes.byref(p), ctypes.byref(di), ctypes.byref(df), ctypes.byref(do))
+        else:
+            nbytes = getattr(lib, SCRATCH_QUERY[name])(ctypes.byref(di), ctypes.byref(df))
+        scratch = np.zeros((nbytes + scratch_pad + 1) // 2, dtype=np.int16)
+        keep.append(scratch)
+        st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df), ptr(w),
+               bias_p, ctypes.byref(do), ptr(out), ptr(scratch, ctypes.c_int16))
+        return st, out
+    p = _struct(DwParams, args.params)
+    if name == "tc_depthwise_conv2d_inplace_s8":
+        buf = x.copy()
+        nbytes = lib.tc_depthwise_inplace_scratch_bytes(ctypes.byref(do))
+        scratch = np.zeros(nbytes + scratch_pad, dtype=np.int8)
+        st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ctypes.byref(df), ptr(w), bias_p,
+               ctypes.byref(do), ptr(buf), ptr(scratch))
+        if st == 0:
+            out = buf.reshape(-1)[:out.size].reshape(out.shape).copy()
+        return st, out
+    st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df), ptr(w), bias_p,
+           ctypes.byref(do), ptr(out))
+    return st, out

@@ -1,0 +1,136 @@
+/* Bare-metal test of the conv-family kernels: every applicable kernel runs on every test vector and
+ * its output is compared byte for byte with the numpy reference's. One line per kernel run:
+ *   R <case> <kernel> <mismatching bytes> <timer0 ticks>
+ * then "DONE <failures>"; the exit code is the number of failing runs (capped at 250). */
+#include <string.h>
+
+#include "conv_vectors.h"
+#include "mps2_io.h"
+#include "tc_conv.h"
+
+#define MAX_BYTES (64 * 1024)
+
+static int8_t out_buf[MAX_BYTES];
+static int8_t io_buf[MAX_BYTES];
+static int16_t scratch16[MAX_BYTES / 2];
+static int8_t scratch8[MAX_BYTES];
+static int32_t failures;
+
+static int32_t count(const tc_dims *d)
+{
+    return d->n * d->h * d->w * d->c;
+}
+
+static void report(int32_t index, const char *kernel, tc_status st, const int8_t *got, const tv_case *tc,
+                   uint32_t ticks)
+{
+    const int32_t n = count(&tc->out);
+    int32_t bad = 0;
+    if (st != TC_OK) {
+        bad = n > 0 ? n : 1;
+    } else {
+        for (int32_t i = 0; i < n; ++i) {
+            bad += got[i] != tc->expected[i];
+        }
+    }
+    if (bad) {
+        ++failures;
+    }
+    mps2_puts("R ");
+    mps2_put_int(index);
+    mps2_putc(' ');
+    mps2_puts(kernel);
+    mps2_putc(' ');
+    mps2_put_int(bad);
+    mps2_putc(' ');
+    mps2_put_int((int32_t)ticks);
+    mps2_putc('\n');
+}
+
+#define RUN(label, call)                                                                                   \
+    do {                                                                                                   \
+        memset(out_buf, 0x55, (size_t)count(&tc->out));                                                   \
+        mps2_timer_start();                                                                                \
+        const tc_status st_ = (call);                                                                      \
+        const uint32_t t_ = mps2_timer_ticks();                                                            \
+        report(i, label, st_, out_buf, tc, t_);                                                            \
+    } while (0)
+
+static void run_conv(int32_t i, const tv_case *tc)
+{
+    const tc_conv_params p = {tc->p[0], tc->p[1], tc->p[2], tc->p[3], tc->p[4], tc->p[5],
+                              tc->p[7], tc->p[8], {tc->p[9], tc->p[10]}};
+    const tc_per_channel_quant q = {tc->multiplier, tc->shift};
+    RUN("conv_ref", tc_conv2d_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out, out_buf));
+    RUN("conv_im2col", tc_conv2d_im2col_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out,
+                                           out_buf, scratch16));
+    if (tc_conv2d_1x1_s8_applies(&p, &tc->in, &tc->filt)) {
+        RUN("conv_1x1", tc_conv2d_1x1_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out,
+                                         out_buf, scratch16));
+    }
+    if (tc_conv2d_rgb_s8_applies(&p, &tc->in, &tc->filt)) {
+        RUN("conv_rgb", tc_conv2d_rgb_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out,
+                                         out_buf, scratch16));
+    }
+    RUN("conv_wrapper", tc_conv2d_wrapper_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
+                                             &tc->out, out_buf, scratch16));
+}
+
+static void run_depthwise(int32_t i, const tv_case *tc)
+{
+    const tc_dw_conv_params p = {tc->p[0], tc->p[1], tc->p[2], tc->p[3], tc->p[4],
+                                 tc->p[5], tc->p[6], tc->p[7], tc->p[8], {tc->p[9], tc->p[10]}};
+    const tc_per_channel_quant q = {tc->multiplier, tc->shift};
+    RUN("dw_ref", tc_depthwise_conv2d_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out,
+                                         out_buf));
+    if (tc_depthwise_conv2d_3x3_s8_applies(&p, &tc->in, &tc->filt)) {
+        RUN("dw_3x3", tc_depthwise_conv2d_3x3_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
+                                                 &tc->out, out_buf));
+    }
+    RUN("dw_wrapper", tc_depthwise_wrapper_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
+                                              &tc->out, out_buf));
+    if (p.depth_multiplier == 1 && tc->out.h * tc->out.w <= tc->in.h * tc->in.w) {
+        memcpy(io_buf, tc->input, (size_t)count(&tc->in));
+        mps2_timer_start();
+        const tc_status st = tc_depthwise_conv2d_inplace_s8(&p, &q, &tc->in, &tc->filt, tc->filter, tc->bias,
+                                                            &tc->out, io_buf, scratch8);
+        const uint32_t t = mps2_timer_ticks();
+        report(i, "dw_inplace", st, io_buf, tc, t);
+    }
+}
+
+static void run_fc(int32_t i, const tv_case *tc)
+{
+    const tc_fc_params p = {tc->p[7], tc->p[8], {tc->p[9], tc->p[10]}, tc->p[11]};
+    const tc_per_channel_quant q = {tc->multiplier, tc->shift};
+    RUN("fc", tc_fully_connected_s8(&p, &q, tc->in.n, tc->in.c, tc->out.c, tc->input, tc->filter, tc->bias,
+                                    out_buf));
+}
+
+int main(void)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TC_DISABLE_DSP)
+    mps2_puts("conv kernels: DSP\n");
+#else
+    mps2_puts("conv kernels: portable\n");
+#endif
+    for (int32_t i = 0; i < tv_n_cases; ++i) {
+        const tv_case *tc = &tv_cases[i];
+        if (count(&tc->in) > MAX_BYTES || count(&tc->out) > MAX_BYTES) {
+            mps2_puts("SKIP too large\n");
+            ++failures;
+            continue;
+        }
+        if (tc->kind == TV_CONV) {
+            run_conv(i, tc);
+        } else if (tc->kind == TV_DEPTHWISE) {
+            run_depthwise(i, tc);
+        } else {
+            run_fc(i, tc);
+        }
+    }
+    mps2_puts("DONE ");
+    mps2_put_int(failures);
+    mps2_putc('\n');
+    return failures > 250 ? 250 : (int)failures;
+}

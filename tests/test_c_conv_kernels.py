@@ -1,0 +1,251 @@
+"""Differential tests of the int8 conv-family C kernels against the numpy reference interpreter.
+
+Every kernel (reference C, each fast path, the wrappers, in-place depthwise) must give exactly the
+bytes ``tinycompiler.reference.run`` gives for a random single-op graph from tests/builders.py:
+random shapes, kernels, strides, dilations, SAME/VALID padding, per-channel and per-tensor quant,
+fused activations. Fast paths also run under ASan+UBSan in a subprocess (test_sanitizers).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import builders  # noqa: E402
+from conv_kernels_ctypes import CONV_KERNELS, DW_KERNELS, applies, call, library  # noqa: E402
+
+from tinycompiler.codegen.weights_layout import depthwise_inplace_ok, kernel_args  # noqa: E402
+from tinycompiler.reference import run  # noqa: E402
+
+SETTINGS = settings(max_examples=int(os.environ.get("TC_CONV_EXAMPLES", "100")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.fixture(scope="module")
+def lib():
+    return library()
+
+
+def _expected(case):
+    g = case.graph
+    return run(g, case.inputs)[g.outputs[0]]
+
+
+def check_case(lib, case, kernels):
+    """Run every applicable kernel in ``kernels`` on ``case``; assert each equals the reference."""
+    g = case.graph
+    args = kernel_args(g.ops[0], g)
+    want = _expected(case)
+    ran = []
+    for name in kernels:
+        if not applies(lib, name, args):
+            continue
+        if name == "tc_depthwise_conv2d_inplace_s8" and not depthwise_inplace_ok(args):
+            continue
+        st_, got = call(lib, name, args, case.inputs[0])
+        assert st_ == 0, f"{name} refused {case!r}"
+        got = got.reshape(want.shape)
+        if not np.array_equal(got, want):
+            bad = np.argwhere(got != want)
+            raise AssertionError(f"{name} differs from the reference on {case!r}: {len(bad)} of {want.size} "
+                                 f"bytes, first at {tuple(bad[0])}: got {got[tuple(bad[0])]} want "
+                                 f"{want[tuple(bad[0])]}")
+        ran.append(name)
+    return ran
+
+
+# ---------------------------------------------------------------------------------------------------
+# strategies: builders' conv strategies, plus ones that force each fast path's predicate
+
+
+@st.composite
+def conv_cases(draw, kernel=None, cin=None, max_hw=12, max_channels=64):
+    kh = kernel[0] if kernel else draw(st.integers(1, 7))
+    kw = kernel[1] if kernel else draw(st.integers(1, 7))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = "VALID" if (kh, kw) == (1, 1) and draw(st.booleans()) else draw(builders.paddings)
+    h = draw(st.integers((kh - 1) * dilation[0] + 1, max(max_hw, (kh - 1) * dilation[0] + 1)))
+    w = draw(st.integers((kw - 1) * dilation[1] + 1, max(max_hw, (kw - 1) * dilation[1] + 1)))
+    ci = cin or draw(st.integers(1, max_channels))
+    co = draw(st.integers(1, max_channels))
+    act = draw(builders.activations)
+    pc, bias = draw(st.booleans()), draw(st.booleans())
+    batch = draw(st.sampled_from((1, 1, 1, 2)))
+    seed = draw(builders.seeds)
+    desc = (f"conv b{batch} {h}x{w}x{ci}->{co} k{kh}x{kw} s{stride} d{dilation} {padding} {act} "
+            f"pc={pc} bias={bias} seed={seed}")
+    g = builders.conv2d_graph(seed, h, w, ci, co, kh, kw, stride, dilation, padding, act, pc, bias, batch)
+    return builders.make_case(g, seed, desc)
+
+
+@st.composite
+def dw_cases(draw, kernel=None, multiplier=None, dilation1=False, max_hw=12, max_channels=64):
+    kh = kernel[0] if kernel else draw(st.integers(1, 7))
+    kw = kernel[1] if kernel else draw(st.integers(1, 7))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (1, 1) if dilation1 else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = draw(builders.paddings)
+    h = draw(st.integers((kh - 1) * dilation[0] + 1, max(max_hw, (kh - 1) * dilation[0] + 1)))
+    w = draw(st.integers((kw - 1) * dilation[1] + 1, max(max_hw, (kw - 1) * dilation[1] + 1)))
+    c = draw(st.integers(1, max_channels))
+    m = multiplier or draw(st.integers(1, 2))
+    act = draw(builders.activations)
+    pc, bias = draw(st.booleans()), draw(st.booleans())
+    batch = draw(st.sampled_from((1, 1, 1, 2)))
+    seed = draw(builders.seeds)
+    desc = (f"dw b{batch} {h}x{w}x{c}*{m} k{kh}x{kw} s{stride} d{dilation} {padding} {act} "
+            f"pc={pc} bias={bias} seed={seed}")
+    g = builders.depthwise_graph(seed, h, w, c, m, kh, kw, stride, dilation, padding, act, pc, bias, batch)
+    return builders.make_case(g, seed, desc)
+
+
+# ---------------------------------------------------------------------------------------------------
+# CONV_2D
+
+
+@SETTINGS
+@given(case=builders.st_conv2d())
+def test_conv_all_paths_random(lib, case):
+    ran = check_case(lib, case, CONV_KERNELS)
+    assert {"tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_wrapper_s8"} <= set(ran)
+
+
+@SETTINGS
+@given(case=conv_cases(kernel=(1, 1)))
+def test_conv_1x1_fast_path(lib, case):
+    ran = check_case(lib, case, CONV_KERNELS)
+    assert "tc_conv2d_1x1_s8" in ran
+
+
+@SETTINGS
+@given(case=conv_cases(cin=3, max_channels=32, max_hw=16))
+def test_conv_rgb_fast_path(lib, case):
+    ran = check_case(lib, case, CONV_KERNELS)
+    assert "tc_conv2d_rgb_s8" in ran or "tc_conv2d_1x1_s8" in ran
+
+
+@SETTINGS
+@given(case=conv_cases(max_channels=24))
+def test_conv_batched_and_any_geometry(lib, case):
+    check_case(lib, case, CONV_KERNELS)
+
+
+# ---------------------------------------------------------------------------------------------------
+# DEPTHWISE_CONV_2D
+
+
+@SETTINGS
+@given(case=builders.st_depthwise(max_channels=64))
+def test_depthwise_random(lib, case):
+    ran = check_case(lib, case, DW_KERNELS)
+    assert {"tc_depthwise_conv2d_s8", "tc_depthwise_wrapper_s8"} <= set(ran)
+
+
+@SETTINGS
+@given(case=dw_cases(kernel=(3, 3), multiplier=1, dilation1=True))
+def test_depthwise_3x3_fast_path_and_inplace(lib, case):
+    ran = check_case(lib, case, DW_KERNELS)
+    assert {"tc_depthwise_conv2d_3x3_s8", "tc_depthwise_conv2d_inplace_s8"} <= set(ran)
+
+
+@SETTINGS
+@given(case=dw_cases(multiplier=1))
+def test_depthwise_inplace_any_geometry(lib, case):
+    ran = check_case(lib, case, DW_KERNELS)
+    assert "tc_depthwise_conv2d_inplace_s8" in ran
+
+
+# ---------------------------------------------------------------------------------------------------
+# FULLY_CONNECTED
+
+
+@SETTINGS
+@given(case=builders.st_fully_connected(max_features=300))
+def test_fully_connected(lib, case):
+    assert check_case(lib, case, ("tc_fully_connected_s8",)) == ["tc_fully_connected_s8"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# argument checks and fixed edge cases
+
+
+def test_fast_paths_refuse_outside_their_predicate(lib):
+    g = builders.conv2d_graph(1, 6, 6, 5, 4, 3, 3)
+    case = builders.make_case(g, 1)
+    args = kernel_args(g.ops[0], g)
+    assert call(lib, "tc_conv2d_1x1_s8", args, case.inputs[0])[0] != 0
+    assert call(lib, "tc_conv2d_rgb_s8", args, case.inputs[0])[0] != 0
+    g = builders.depthwise_graph(1, 6, 6, 5, 2, 3, 3)
+    args = kernel_args(g.ops[0], g)
+    x = builders.make_case(g, 1).inputs[0]
+    assert call(lib, "tc_depthwise_conv2d_3x3_s8", args, x)[0] != 0
+    assert call(lib, "tc_depthwise_conv2d_inplace_s8", args, x)[0] != 0
+
+
+def test_extreme_values(lib):
+    """All-(-128) inputs with zero point -128 / +127 and weights +-127: offsets at their limits."""
+    for zp in (-128, 127):
+        for kind in ("conv", "dw"):
+            rng = np.random.default_rng(zp & 0xFF)
+            if kind == "conv":
+                g = builders.conv2d_graph(rng, 5, 7, 8, 6, 3, 3, padding="SAME")
+                kernels = CONV_KERNELS
+            else:
+                g = builders.depthwise_graph(rng, 5, 7, 8, 1, 3, 3, padding="SAME")
+                kernels = DW_KERNELS
+            g.tensors[g.inputs[0]].quant.zero_point[:] = zp
+            w = g.tensors[g.ops[0].inputs[1]]
+            w.data = np.where(rng.random(w.data.shape) < 0.5, -127, 127).astype(np.int8)
+            x = np.full(g.tensors[g.inputs[0]].shape, -128 if zp == 127 else 127, np.int8)
+            check_case(lib, builders.Case(g, [x], f"{kind} zp={zp}"), kernels)
+
+
+def _sanitizer_main(n_examples: int):  # pragma: no cover - runs in a subprocess
+    """Run a few random cases of every kernel with the ASan/UBSan build (called by test_sanitizers)."""
+    from c_harness import SANITIZE_FLAGS
+
+    slib = library(extra_flags=SANITIZE_FLAGS)
+    rng = np.random.default_rng(7)
+    for i in range(n_examples):
+        seed = int(rng.integers(0, 2**31 - 1))
+        kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        if i % 4 == 0:
+            kh = kw = 1
+        if i % 4 == 1:
+            kh = kw = 3
+        s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        d = (1, 1) if i % 2 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        pad = "SAME" if i % 3 else "VALID"
+        h, w = (kh - 1) * d[0] + int(rng.integers(1, 8)), (kw - 1) * d[1] + int(rng.integers(1, 8))
+        cin = 3 if i % 5 == 0 else int(rng.integers(1, 20))
+        g = builders.conv2d_graph(seed, h, w, cin, int(rng.integers(1, 9)), kh, kw, s, d, pad, batch=1 + i % 2)
+        check_case(slib, builders.make_case(g, seed), CONV_KERNELS)
+        g = builders.depthwise_graph(seed, h, w, cin, 1 + (i % 3 == 0), kh, kw, s, d, pad, batch=1 + i % 2)
+        check_case(slib, builders.make_case(g, seed), DW_KERNELS)
+        g = builders.fully_connected_graph(seed, 1 + i % 3, int(rng.integers(1, 70)), int(rng.integers(1, 9)),
+                                           per_channel=bool(i % 2))
+        check_case(slib, builders.make_case(g, seed), ("tc_fully_connected_s8",))
+    print("sanitized OK")
+
+
+def test_sanitizers():
+    """Every kernel under -fsanitize=address,undefined with exactly-sized buffers (ASan preloaded)."""
+    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    if not os.path.isabs(libasan):
+        pytest.skip("libasan not available")
+    env = dict(os.environ, LD_PRELOAD=libasan, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    code = ("import sys; sys.path.insert(0, %r); import test_c_conv_kernels as t; t._sanitizer_main(30)"
+            % str(Path(__file__).resolve().parent))
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "sanitized OK" in res.stdout, res.stdout[-3000:] + res.stderr[-6000:]

@@ -1,0 +1,137 @@
+"""What the conv-family C kernels (runtime_c/include/tc_conv.h) expect, derived from an IR op.
+
+The kernels read weights in TFLite's own layouts (conv OHWI, depthwise [1, H, W, C*M], FC [O, I])
+and the model's raw int32 bias: no reordering and no bias folding is needed, so the weight bytes of
+the model go to flash unchanged. This module turns a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED
+op into the exact arguments of those kernels (``tc_conv_params`` / ``tc_dw_conv_params`` /
+``tc_fc_params`` fields, per-channel multiplier/shift arrays, dims), so codegen and the kernel tests
+derive them one way. Multipliers come from :mod:`tinycompiler.reference.quant` (TFLite's
+QuantizeMultiplier), which is what makes the C bit-exact with the numpy reference and TFLM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinycompiler.errors import TinyCompilerError
+from tinycompiler.ir.shapes import conv_pads
+from tinycompiler.reference.quant import conv_multipliers, dtype_range, output_activation_range
+
+
+@dataclass
+class KernelArgs:
+    """Arguments of one conv-family kernel call.
+
+    ``params``: the params struct fields by name (``act_min``/``act_max`` for ``act``);
+    ``input_dims``/``filter_dims``/``output_dims``: NHWC ``(n, h, w, c)`` as the kernel wants them
+    (FC: ``input_dims = (batches, 1, 1, in_depth)``, ``filter_dims = (out, 1, 1, in)``);
+    ``weights`` int8 and ``bias`` int32 (or None) in the kernel's layout; ``multiplier``/``shift``
+    int32 per output channel (FC per-tensor: one element, ``params["per_channel"] == 0``).
+    """
+
+    kind: str
+    params: dict
+    input_dims: tuple
+    filter_dims: tuple
+    output_dims: tuple
+    weights: np.ndarray
+    bias: np.ndarray | None
+    multiplier: np.ndarray
+    shift: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+
+def _dims4(shape) -> tuple:
+    shape = tuple(int(d) for d in shape)
+    if len(shape) > 4:
+        raise TinyCompilerError(f"tensor of rank {len(shape)} is not supported by the conv kernels")
+    return (1,) * (4 - len(shape)) + shape
+
+
+def _common(op, graph):
+    x, w, out = op.input(graph, 0), op.input(graph, 1), op.output(graph)
+    for t in (x, w, out):
+        if t.quant is None or t.dtype != "int8":
+            raise TinyCompilerError(f"{op.where()}: tensor {t.name!r} must be quantized int8 for the C kernels")
+    if np.any(w.quant.zero_point != 0):
+        raise TinyCompilerError(f"{op.where()}: weights {w.name!r} have a non-zero zero point; "
+                                "the C kernels need symmetric int8 weights")
+    b = op.input(graph, 2)
+    bias = None if b is None else np.ascontiguousarray(np.asarray(b.data).reshape(-1).astype(np.int32))
+    act_min, act_max = output_activation_range(op, graph, *dtype_range(out.dtype))
+    base = {"input_offset": -x.quant.zp, "output_offset": out.quant.zp, "act_min": act_min, "act_max": act_max}
+    return x, w, out, bias, base
+
+
+def _window(op, graph, x, kh, kw, base):
+    sh, sw = int(op.attrs.get("stride_h", 1)), int(op.attrs.get("stride_w", 1))
+    dh, dw = int(op.attrs.get("dilation_h", 1)), int(op.attrs.get("dilation_w", 1))
+    top, _, left, _ = conv_pads(x.shape[1:3], (kh, kw), (sh, sw), (dh, dw), op.attrs.get("padding", "VALID"))
+    return {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw,
+            "pad_top": top, "pad_left": left, **base}
+
+
+def conv_weights(filter_ohwi: np.ndarray) -> np.ndarray:
+    """Filter bytes for every CONV_2D kernel: OHWI int8, C-contiguous (the TFLite layout as is)."""
+    return np.ascontiguousarray(np.asarray(filter_ohwi, dtype=np.int8))
+
+
+def depthwise_weights(filter_1hwc: np.ndarray) -> np.ndarray:
+    """Filter bytes for every DEPTHWISE_CONV_2D kernel: [1, H, W, C*M] int8 (the TFLite layout)."""
+    return np.ascontiguousarray(np.asarray(filter_1hwc, dtype=np.int8))
+
+
+def conv2d_args(op, graph) -> KernelArgs:
+    x, w, out, bias, base = _common(op, graph)
+    o, kh, kw, ci = (int(d) for d in w.shape)
+    if ci != int(x.shape[3]):
+        raise TinyCompilerError(f"{op.where()}: grouped convolution (filter depth {ci} != input depth "
+                                f"{x.shape[3]}) is not supported by the C kernels")
+    mult, shift = conv_multipliers(x.quant.s, w.quant.scale, out.quant.s, o)
+    return KernelArgs("CONV_2D", _window(op, graph, x, kh, kw, base), _dims4(x.shape), (o, kh, kw, ci),
+                      _dims4(out.shape), conv_weights(w.data), bias,
+                      mult.astype(np.int32), shift.astype(np.int32))
+
+
+def depthwise_args(op, graph) -> KernelArgs:
+    x, w, out, bias, base = _common(op, graph)
+    _, kh, kw, oc = (int(d) for d in w.shape)
+    c = int(x.shape[3])
+    m = int(op.attrs.get("depth_multiplier", 0) or 0) or oc // c
+    if c * m != oc:
+        raise TinyCompilerError(f"{op.where()}: filter has {oc} channels, expected {c} x depth multiplier {m}")
+    mult, shift = conv_multipliers(x.quant.s, w.quant.scale, out.quant.s, oc)
+    params = _window(op, graph, x, kh, kw, base)
+    params["depth_multiplier"] = m
+    return KernelArgs("DEPTHWISE_CONV_2D", params, _dims4(x.shape), (1, kh, kw, oc), _dims4(out.shape),
+                      depthwise_weights(w.data), bias, mult.astype(np.int32), shift.astype(np.int32))
+
+
+def fully_connected_args(op, graph) -> KernelArgs:
+    x, w, out, bias, base = _common(op, graph)
+    units, depth = (int(d) for d in w.shape)
+    batches = x.size // depth
+    per_channel = bool(w.quant.per_channel)
+    mult, shift = conv_multipliers(x.quant.s, w.quant.scale, out.quant.s, units if per_channel else 1)
+    params = {**base, "per_channel": int(per_channel)}
+    return KernelArgs("FULLY_CONNECTED", params, (batches, 1, 1, depth), (units, 1, 1, depth),
+                      (batches, 1, 1, units), np.ascontiguousarray(np.asarray(w.data, np.int8)), bias,
+                      mult.astype(np.int32), shift.astype(np.int32))
+
+
+def kernel_args(op, graph) -> KernelArgs:
+    """:class:`KernelArgs` for a CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED op."""
+    table = {"CONV_2D": conv2d_args, "DEPTHWISE_CONV_2D": depthwise_args, "FULLY_CONNECTED": fully_connected_args}
+    fn = table.get(op.kind)
+    if fn is None:
+        raise TinyCompilerError(f"{op.where()}: no conv-family C kernel for {op.kind}")
+    return fn(op, graph)
+
+
+def depthwise_inplace_ok(args: KernelArgs) -> bool:
+    """Whether ``tc_depthwise_conv2d_inplace_s8`` may run this depthwise (see tc_conv.h)."""
+    n, h, w, c = args.input_dims
+    on, oh, ow, oc = args.output_dims
+    return args.params["depth_multiplier"] == 1 and oc == c and on == n and oh * ow <= h * w
