@@ -1,0 +1,118 @@
+/* Private helpers of the conv-family kernels (not part of the public API). */
+#ifndef TC_CONV_INTERNAL_H
+#define TC_CONV_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tc_conv.h"
+#include "tc_dsp.h"
+#include "tc_requant.h"
+
+/* The common epilogue: requantize, add the output zero point, clamp to the activation range. */
+static inline int8_t tc_conv_output(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
+                                    tc_act_range act)
+{
+    const int32_t v = tc_requantize(acc, multiplier, shift) + output_offset;
+    return (int8_t)tc_clamp(v, act.min, act.max);
+}
+
+static inline int tc_dims_ok(const tc_dims *d)
+{
+    return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
+}
+
+/* Shared argument checks of the CONV_2D kernels. */
+static inline int tc_conv_args_ok(const tc_conv_params *p, const tc_per_channel_quant *q,
+                                  const tc_dims *in, const void *input, const tc_dims *f, const void *filter,
+                                  const tc_dims *out, const void *output)
+{
+    return p != NULL && q != NULL && q->multiplier != NULL && q->shift != NULL && input != NULL &&
+           filter != NULL && output != NULL && tc_dims_ok(in) && tc_dims_ok(f) && tc_dims_ok(out) &&
+           f->c == in->c && f->n == out->c && in->n == out->n && p->stride_h > 0 && p->stride_w > 0 &&
+           p->dilation_h > 0 && p->dilation_w > 0 && p->pad_top >= 0 && p->pad_left >= 0;
+}
+
+static inline int tc_dw_args_ok(const tc_dw_conv_params *p, const tc_per_channel_quant *q,
+                                const tc_dims *in, const tc_dims *f, const void *filter, const tc_dims *out)
+{
+    return p != NULL && q != NULL && q->multiplier != NULL && q->shift != NULL && filter != NULL &&
+           tc_dims_ok(in) && tc_dims_ok(f) && tc_dims_ok(out) && p->depth_multiplier > 0 &&
+           f->n == 1 && f->c == in->c * p->depth_multiplier && out->c == f->c && in->n == out->n &&
+           p->stride_h > 0 && p->stride_w > 0 && p->dilation_h > 0 && p->dilation_w > 0 &&
+           p->pad_top >= 0 && p->pad_left >= 0;
+}
+
+/* First/one-past-last filter tap index k with 0 <= origin + k * dilation < size. */
+static inline void tc_valid_taps(int32_t origin, int32_t dilation, int32_t taps, int32_t size,
+                                 int32_t *k_begin, int32_t *k_end)
+{
+    int32_t b = 0;
+    int32_t e = taps;
+    if (origin < 0) {
+        b = (-origin + dilation - 1) / dilation;
+        if (b > taps) {
+            b = taps;
+        }
+    }
+    if (origin + (taps - 1) * dilation >= size) {
+        /* largest k with origin + k * dilation <= size - 1 */
+        const int32_t room = size - 1 - origin;
+        e = room < 0 ? 0 : room / dilation + 1;
+    }
+    if (e < b) {
+        e = b;
+    }
+    *k_begin = b;
+    *k_end = e;
+}
+
+
+/* ---- im2col helpers of the CONV_2D fast paths ----
+ * A "column" is one output pixel's receptive field, K = kh * kw * in_ch int16 values in filter (HWI)
+ * order, each x + input_offset (0 for padded taps), stored in the reordered layout of tc_dsp.h:
+ * every full group of four starting at a multiple of 4 holds (x0, x2, x1, x3); the K % 4 tail is
+ * natural. Filter rows (natural int8, OHWI) are then dotted with tc_dot2_s16_s8. */
+
+/* Natural-order widening with offset (no reordering). */
+static inline void tc_widen_natural(const int8_t *src, int16_t *dst, int32_t n, int32_t offset)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        dst[i] = (int16_t)(src[i] + offset);
+    }
+}
+
+/* Turn a natural-order column into the reordered layout (swap elements 1 and 2 of each group). */
+static inline void tc_reorder_column(int16_t *col, int32_t n)
+{
+    for (int32_t i = 0; i + 4 <= n; i += 4) {
+        const int16_t t = col[i + 1];
+        col[i + 1] = col[i + 2];
+        col[i + 2] = t;
+    }
+}
+
+/* All output channels of one pixel from a filled column. */
+static inline void tc_conv_column_outputs(const int16_t *col, int32_t k, const int8_t *filter,
+                                          const int32_t *bias, int32_t out_c,
+                                          const tc_per_channel_quant *quant, const tc_conv_params *params,
+                                          int8_t *out)
+{
+    int32_t o = 0;
+    for (; o + 2 <= out_c; o += 2) {
+        int32_t a = bias != NULL ? bias[o] : 0;
+        int32_t b = bias != NULL ? bias[o + 1] : 0;
+        const int8_t *wa = filter + (size_t)o * (size_t)k;
+        tc_dot2_s16_s8(col, wa, wa + k, k, &a, &b);
+        out[o] = tc_conv_output(a, quant->multiplier[o], quant->shift[o], params->output_offset, params->act);
+        out[o + 1] = tc_conv_output(b, quant->multiplier[o + 1], quant->shift[o + 1], params->output_offset,
+                                    params->act);
+    }
+    if (o < out_c) {
+        int32_t a = bias != NULL ? bias[o] : 0;
+        a = tc_dot_s16_s8(col, filter + (size_t)o * (size_t)k, k, a);
+        out[o] = tc_conv_output(a, quant->multiplier[o], quant->shift[o], params->output_offset, params->act);
+    }
+}
+
+#endif /* TC_CONV_INTERNAL_H */
