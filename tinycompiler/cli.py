@@ -99,6 +99,23 @@ def cmd_verify(args) -> int:
     return 0 if ok else 1
 
 
+def cmd_compile(args) -> int:
+    from tinycompiler.codegen import generate
+    from tinycompiler.frontends import load_model
+    from tinycompiler.targets import get_target
+
+    graph = load_model(args.model)
+    get_target(args.board)  # validates the name
+    bundle = generate(graph, args.output)
+    print(f"wrote {len(bundle.sources)} C sources + headers to {bundle.root}")
+    print(f"arena {bundle.program.arena_bytes} B (one static array), weights {bundle.program.weight_bytes} B of flash, "
+          f"{len(bundle.program.calls)} kernel calls")
+    if args.json:
+        _emit_json({"board": args.board, "output_dir": str(bundle.root), "sources": bundle.sources,
+                    "arena_bytes": bundle.program.arena_bytes, "flash_weights_bytes": bundle.program.weight_bytes})
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinyc", description="int8 TinyML compiler for Cortex-M, bit-exact with TFLite Micro")
     sub = p.add_subparsers(dest="command", required=True)
@@ -124,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input", help="verify on this input instead of random ones")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("compile", help="generate the C bundle (model.h/.c, weights.c, the runtime it uses)")
+    s.add_argument("model")
+    s.add_argument("--board", default="host")
+    s.add_argument("-o", "--output", required=True, help="directory to write the bundle into")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_compile)
     return p
 
 
