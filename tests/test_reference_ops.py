@@ -291,8 +291,6 @@ def test_concatenation_with_differing_quant_is_refused_like_tflm():
         run_tflm(write_tflite(g), xs)
 
 
-@pytest.mark.xfail(reason="TFLM segfaults on DEPTHWISE_CONV_2D with bias input -1; write_tflite should "
-                   "drop the absent trailing bias of a depthwise conv", strict=False)
 def test_depthwise_with_absent_bias_slot_runs_in_tflm():
     from tinycompiler.frontends.tflite import write_tflite
     from tinycompiler.oracle.tflm import run_tflm_isolated

@@ -398,6 +398,16 @@ def _quantization(b, q):
     return tflite.QuantizationParametersEnd(b)
 
 
+def _file_inputs(op) -> list:
+    """Inputs as stored in the file. TFLM's DEPTHWISE_CONV_2D crashes on an explicit absent (-1)
+    bias, so an absent trailing bias is left out there; it reads a missing slot as no bias."""
+    inputs = list(op.inputs)
+    if op.kind == "DEPTHWISE_CONV_2D":
+        while len(inputs) > 2 and inputs[-1] is None:
+            inputs.pop()
+    return inputs
+
+
 def write_tflite(graph) -> bytes:
     """Serialize ``graph`` as a ``.tflite`` flatbuffer (bytes) that TFLM loads and runs."""
     validate_for_tflite(graph)
@@ -458,7 +468,7 @@ def write_tflite(graph) -> bytes:
     for op in graph.ops:
         first = op.input(graph, 0)
         key = (op.kind, op_version(op.kind, first.dtype if first is not None else "int8"))
-        inputs = _int32_vector(b, [-1 if i is None else i for i in op.inputs])
+        inputs = _int32_vector(b, [-1 if i is None else i for i in _file_inputs(op)])
         outputs = _int32_vector(b, op.outputs)
         options_type, options = _write_options(b, op, graph)
         tflite.OperatorStart(b)
