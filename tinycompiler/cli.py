@@ -24,14 +24,15 @@ def _model_bytes(path) -> bytes:
 
 
 def cmd_inspect(args) -> int:
-    from tinycompiler.analysis import format_inspect, model_summary
+    from dataclasses import asdict
+
+    from tinycompiler.analysis import analyze, format_inspect
     from tinycompiler.frontends import load_model
 
     graph = load_model(args.model)
+    print(format_inspect(graph))
     if args.json:
-        _emit_json(model_summary(graph))
-    else:
-        print(format_inspect(graph))
+        _emit_json(asdict(analyze(graph)))
     return 0
 
 
