@@ -1,0 +1,38 @@
+"""``tinyc verify``: a board against TFLM, bit for bit; non-zero exit on any difference."""
+
+from __future__ import annotations
+
+from tinycompiler.commands.common import emit_json, model_bytes, samples
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser("verify", help="compare a board's results with TFLM bit for bit; non-zero exit on any difference")
+    s.add_argument("model")
+    s.add_argument("--board", default="reference")
+    s.add_argument("--samples", type=int, default=5, help="number of seeded random inputs")
+    s.add_argument("--input", help="verify on this input instead of random ones")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tinycompiler.frontends import load_model
+    from tinycompiler.targets import get_target
+    from tinycompiler.verify import verify
+
+    graph = load_model(args.model)
+    target = get_target(args.board)
+    checks = verify(graph, model_bytes(args.model), target, samples(graph, args))
+    for c in checks:
+        verdict = "bit-exact" if c.equal else f"MISMATCH at {c.mismatch}"
+        print(f"{c.sample}: {verdict} ({c.tensors_compared} tensors compared against TFLM)")
+    exact = sum(c.equal for c in checks)
+    print(f"{exact} of {len(checks)} samples bit-exact with TFLM on board {args.board}")
+    if args.json:
+        emit_json({
+            "board": args.board,
+            "samples": len(checks),
+            "bit_exact": exact,
+            "mismatches": [{"sample": c.sample, "where": c.mismatch} for c in checks if not c.equal],
+        })
+    return 0 if exact == len(checks) else 1
