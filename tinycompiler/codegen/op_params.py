@@ -1,8 +1,12 @@
 """Compile-time parameters of the non-conv int8 kernels (runtime_c/include/tc_ops.h).
 
 One function per op kind, ``f(op, graph) -> dict``, computes every constant the kernel needs from
-the op's attributes, constant inputs and quantization, exactly as TFLM's Prepare does (reusing the
-reference interpreter's helpers so the C and the numpy reference cannot drift apart). The dict:
+the op's attributes, constant inputs and quantization, exactly as TFLM's Prepare does. The
+arithmetic itself has one home, the reference interpreter's ``<op>_params(op, graph)`` functions
+(:mod:`tinycompiler.reference.nonlinear`, ``.elementwise``, ``.reduce``, ``.quantize``), which the
+numpy kernels use too, so the C and the numpy reference cannot drift apart; this module arranges
+their results in the C structs' field order and adds the C-specific items (shapes, strides,
+kernel names, the limits of the C kernels). The dict:
 
 * ``kernel``: the C function to call (``tc_add_s8``, ...).
 * ``params``: the fields of the kernel's params struct, in declaration order (ints; lists of
@@ -18,28 +22,21 @@ say what is supported.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.ir import conv_pads
 from tinycompiler.reference import nonlinear as _nl
-from tinycompiler.reference.elementwise import add_params as _add_multipliers
-from tinycompiler.reference.quant import (
-    dtype_range,
-    output_activation_range,
-    quantize_multiplier,
-    round_half_away,
-    wrap_int32,
-)
-from tinycompiler.reference.reduce import mean_multiplier, resolve_axes
+from tinycompiler.reference.elementwise import add_params as _add_params
+from tinycompiler.reference.elementwise import mul_params as _mul_params
+from tinycompiler.reference.quant import dtype_range, output_activation_range
+from tinycompiler.reference.quantize import dequantize_params as _dequantize_params
+from tinycompiler.reference.quantize import quantize_params as _quantize_params
+from tinycompiler.reference.quantize import requantize_params as _requantize_params
+from tinycompiler.reference.reduce import mean_params as _mean_params
 
 #: must equal TC_MAX_DIMS in tc_ops.h
 MAX_DIMS = 6
-
-_SCALED_DIFF_INTEGER_BITS = 5  # Q5.26 softmax differences, as TFLM
-_LOGISTIC_INPUT_INTEGER_BITS = 4
 
 
 # ------------------------------------------------------------------------------------------------
@@ -99,6 +96,11 @@ def _act(op, graph) -> tuple:
     return output_activation_range(op, graph, qmin, qmax)
 
 
+def _fields(values: dict, *names) -> dict:
+    """``values`` restricted to ``names``, in that order (a C struct's declaration order)."""
+    return {k: values[k] for k in names}
+
+
 def _const_input(op, graph, i: int, what: str) -> np.ndarray:
     t = op.input(graph, i)
     if t is None or t.data is None:
@@ -151,33 +153,26 @@ def add(op, graph) -> dict:
     q2 = _int8_quant(op, op.input(graph, 1), "input 2")
     out = op.output(graph)
     qo = _int8_quant(op, out, "the output")
-    m = _add_multipliers(q1.s, q2.s, qo.s)
+    m = _add_params(op, graph)
     for k in ("input1_shift", "input2_shift", "output_shift"):
         if m[k] > 0:
             raise TinyCompilerError(
                 f"{op.where()}: ADD output scale {qo.s!r} is too small for input scales "
                 f"{q1.s!r}, {q2.s!r} (TFLM needs multipliers below one)")
-    act_min, act_max = _act(op, graph)
-    params = {
-        "input1_offset": -q1.zp, "input2_offset": -q2.zp, "left_shift": m["left_shift"],
-        "input1_multiplier": m["input1_multiplier"], "input1_shift": m["input1_shift"],
-        "input2_multiplier": m["input2_multiplier"], "input2_shift": m["input2_shift"],
-        "output_multiplier": m["output_multiplier"], "output_shift": m["output_shift"],
-        "output_offset": qo.zp, "act_min": act_min, "act_max": act_max,
-    }
+    params = _fields(m, "input1_offset", "input2_offset", "left_shift", "input1_multiplier",
+                     "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier",
+                     "output_shift", "output_offset", "act_min", "act_max")
     return {"kernel": "tc_add_s8", "params": params,
             "broadcast": broadcast_params(op.input(graph, 0).shape, op.input(graph, 1).shape, out.shape)}
 
 
 def mul(op, graph) -> dict:
-    q1 = _int8_quant(op, op.input(graph, 0), "input 1")
-    q2 = _int8_quant(op, op.input(graph, 1), "input 2")
+    _int8_quant(op, op.input(graph, 0), "input 1")
+    _int8_quant(op, op.input(graph, 1), "input 2")
     out = op.output(graph)
-    qo = _int8_quant(op, out, "the output")
-    mult, shift = quantize_multiplier(_f32(q1.s) * _f32(q2.s) / _f32(qo.s))
-    act_min, act_max = _act(op, graph)
-    params = {"input1_offset": -q1.zp, "input2_offset": -q2.zp, "output_offset": qo.zp,
-              "output_multiplier": mult, "output_shift": shift, "act_min": act_min, "act_max": act_max}
+    _int8_quant(op, out, "the output")
+    params = _fields(_mul_params(op, graph), "input1_offset", "input2_offset", "output_offset",
+                     "output_multiplier", "output_shift", "act_min", "act_max")
     return {"kernel": "tc_mul_s8", "params": params,
             "broadcast": broadcast_params(op.input(graph, 0).shape, op.input(graph, 1).shape, out.shape)}
 
@@ -209,22 +204,20 @@ def max_pool_2d(op, graph) -> dict:
 
 def mean(op, graph) -> dict:
     x, out = op.input(graph, 0), op.output(graph)
-    qi = _int8_quant(op, x, "the input")
-    qo = _int8_quant(op, out, "the output")
-    axes = sorted(resolve_axes(_const_input(op, graph, 1, "axes"), len(x.shape)))
+    _int8_quant(op, x, "the input")
+    _int8_quant(op, out, "the output")
+    m = _mean_params(op, graph, _const_input(op, graph, 1, "axes"))
+    axes = sorted(m["axes"])
     strides = _row_strides(x.shape)
     kept = [i for i in range(len(x.shape)) if i not in axes]
-    n = _size([x.shape[a] for a in axes])
-    if n == 0 or _size(x.shape) == 0:
+    if m["n"] == 0 or _size(x.shape) == 0:
         raise TinyCompilerError(f"{op.where()}: MEAN of an empty tensor is not supported")
     o_dims, o_str = collapse_strided([x.shape[i] for i in kept], [strides[i] for i in kept])
     r_dims, r_str = collapse_strided([x.shape[a] for a in axes], [strides[a] for a in axes])
-    mult, shift = mean_multiplier(qi.s, qo.s, n)
     params = {
         "out_rank": len(o_dims), "out_dims": _pad_list(o_dims, 1), "out_strides": _pad_list(o_str),
         "red_rank": len(r_dims), "red_dims": _pad_list(r_dims, 1), "red_strides": _pad_list(r_str),
-        "sum_offset": int(wrap_int32(qi.zp * n)), "multiplier": mult, "shift": shift,
-        "output_zp": qo.zp,
+        **_fields(m, "sum_offset", "multiplier", "shift", "output_zp"),
     }
     return {"kernel": "tc_mean_s8", "params": params}
 
@@ -275,8 +268,8 @@ def transpose(op, graph) -> dict:
 
 def requant_params(in_quant, out_quant) -> dict:
     """tc_requant_params of an int8 -> int8 rescale (TFLM's Requantize / int8 QUANTIZE)."""
-    mult, shift = quantize_multiplier(_f32(in_quant.s) / _f32(out_quant.s))
-    return {"multiplier": mult, "shift": shift, "input_zp": in_quant.zp, "output_zp": out_quant.zp}
+    return _fields(_requantize_params(in_quant.s, in_quant.zp, out_quant.s, out_quant.zp),
+                   "multiplier", "shift", "input_zp", "output_zp")
 
 
 def concatenation(op, graph) -> dict:
@@ -333,100 +326,46 @@ def _rows(shape) -> tuple:
 
 
 def softmax(op, graph) -> dict:
-    x, out = op.input(graph, 0), op.output(graph)
-    qi = _int8_quant(op, x, "the input")
-    qo = _int8_quant(op, out, "the output")
-    if qo.zp != -128 or _f32(qo.s) != _f32(1.0 / 256):
-        raise TinyCompilerError(f"{op.where()}: int8 softmax output must have scale 1/256 and zero "
-                                f"point -128, got scale {qo.s!r}, zero point {qo.zp}")
-    beta = _f32(op.attrs.get("beta", 1.0))
-    mult, left = _nl.preprocess_softmax_scaling(beta, qi.s, _SCALED_DIFF_INTEGER_BITS)
-    diff_min = -_nl.calculate_input_radius(_SCALED_DIFF_INTEGER_BITS, left)
-    outer, depth = _rows(x.shape)
+    p = _nl.softmax_params(op, graph)
+    outer, depth = _rows(op.input(graph, 0).shape)
     return {"kernel": "tc_softmax_s8", "outer": outer, "depth": depth,
-            "params": {"input_multiplier": mult, "input_left_shift": left, "diff_min": diff_min}}
+            "params": _fields(p, "input_multiplier", "input_left_shift", "diff_min")}
 
 
 def log_softmax(op, graph) -> dict:
-    x, out = op.input(graph, 0), op.output(graph)
-    qi = _int8_quant(op, x, "the input")
-    qo = _int8_quant(op, out, "the output")
-    if qo.zp != 127 or _f32(qo.s) != _f32(16.0 / 256):
-        raise TinyCompilerError(f"{op.where()}: int8 log_softmax output must have scale 16/256 and "
-                                f"zero point 127, got scale {qo.s!r}, zero point {qo.zp}")
-    mult, left = _nl.preprocess_softmax_scaling(1.0, qi.s, _SCALED_DIFF_INTEGER_BITS)
-    # PreprocessLogSoftmaxScalingExp: the reverse of the input scaling, a multiplier below one
-    real_reverse = float(1 << (31 - left)) / float(mult)
-    if not 0.0 < real_reverse < 1.0:
-        raise TinyCompilerError(f"{op.where()}: log_softmax input scale {qi.s!r} is degenerate")
-    rev_mult, rev_shift = quantize_multiplier(real_reverse)
-    diff_min = -_nl.calculate_input_radius(_SCALED_DIFF_INTEGER_BITS, left)
-    outer, depth = _rows(x.shape)
+    p = _nl.log_softmax_params(op, graph)
+    outer, depth = _rows(op.input(graph, 0).shape)
     return {"kernel": "tc_log_softmax_s8", "outer": outer, "depth": depth,
-            "params": {"input_multiplier": mult, "input_left_shift": left,
-                       "reverse_scaling_divisor": rev_mult, "reverse_scaling_shift": rev_shift,
-                       "diff_min": diff_min}}
+            "params": _fields(p, "input_multiplier", "input_left_shift", "reverse_scaling_divisor",
+                              "reverse_scaling_shift", "diff_min")}
 
 
 def logistic(op, graph) -> dict:
-    x, out = op.input(graph, 0), op.output(graph)
-    qi = _int8_quant(op, x, "the input")
-    qo = _int8_quant(op, out, "the output")
-    if qo.zp != -128:
-        raise TinyCompilerError(f"{op.where()}: int8 logistic output zero point must be -128, got {qo.zp}")
-    real = float(qi.s) * float(1 << (31 - _LOGISTIC_INPUT_INTEGER_BITS))
-    if not (real > 0 and math.isfinite(real)):
-        raise TinyCompilerError(f"{op.where()}: logistic input scale {qi.s!r} is not positive")
-    q, left = math.frexp(real)  # TFLM: frexp + TfLiteRound, no QuantizeMultiplier renormalisation
-    mult = int(round_half_away(np.float64(q * (1 << 31))))
-    if left < 0 or mult >= (1 << 31):
-        raise TinyCompilerError(f"{op.where()}: logistic input scale {qi.s!r} is out of range")
-    radius = _nl.calculate_input_radius(_LOGISTIC_INPUT_INTEGER_BITS, left, 31)
-    return {"kernel": "tc_logistic_s8", "size": _size(x.shape),
-            "params": {"input_zp": qi.zp, "input_range_radius": radius, "input_multiplier": mult,
-                       "input_left_shift": left}}
+    p = _nl.logistic_params(op, graph)
+    return {"kernel": "tc_logistic_s8", "size": _size(op.input(graph, 0).shape),
+            "params": _fields(p, "input_zp", "input_range_radius", "input_multiplier",
+                              "input_left_shift")}
 
 
 def hard_swish(op, graph) -> dict:
-    x, out = op.input(graph, 0), op.output(graph)
-    qi = _int8_quant(op, x, "the input")
-    qo = _int8_quant(op, out, "the output")
-    f32 = np.float32
-    hires_input_scale = f32(1.0 / 128.0) * f32(qi.s)  # float32 arithmetic, as TFLM's Prepare
-    reluish_scale = f32(3.0) / f32(32768.0)
-    out_m32, out_exp = quantize_multiplier(float(f32(hires_input_scale / f32(qo.s))))
-    relu_m32, relu_exp = quantize_multiplier(float(f32(hires_input_scale / reluish_scale)))
-    if out_exp > 0:
-        raise TinyCompilerError(
-            f"{op.where()}: hard_swish output scale {qo.s!r} is too small for input scale {qi.s!r} "
-            f"(TFLM needs input_scale / (128 * output_scale) < 1)")
-    return {"kernel": "tc_hard_swish_s8", "size": _size(x.shape),
-            "params": {"input_zp": qi.zp, "output_zp": qo.zp,
-                       "reluish_multiplier_fixedpoint_int16": _nl._downscale_multiplier_to_int16(relu_m32),
-                       "reluish_multiplier_exponent": relu_exp,
-                       "output_multiplier_fixedpoint_int16": _nl._downscale_multiplier_to_int16(out_m32),
-                       "output_multiplier_exponent": out_exp}}
+    p = _nl.hard_swish_params(op, graph)
+    return {"kernel": "tc_hard_swish_s8", "size": _size(op.input(graph, 0).shape),
+            "params": _fields(p, "input_zp", "output_zp", "reluish_multiplier_fixedpoint_int16",
+                              "reluish_multiplier_exponent", "output_multiplier_fixedpoint_int16",
+                              "output_multiplier_exponent")}
 
 
 def relu(op, graph) -> dict:
-    x, out = op.input(graph, 0), op.output(graph)
-    qi = _int8_quant(op, x, "the input")
-    qo = _int8_quant(op, out, "the output")
-    # a double division: what the tflite-micro wheel (the oracle) measurably does, as the reference
-    mult, shift = quantize_multiplier(float(qi.s) / float(qo.s))
-    act_min = max(-128, qo.zp + int(round_half_away(np.float32(0.0) / np.float32(qo.s))))
-    return {"kernel": "tc_relu_s8", "size": _size(x.shape),
-            "params": {"input_zp": qi.zp, "output_zp": qo.zp, "output_multiplier": mult,
-                       "output_shift": shift, "act_min": act_min, "act_max": 127}}
+    p = _nl.relu_params(op, graph)
+    return {"kernel": "tc_relu_s8", "size": _size(op.input(graph, 0).shape),
+            "params": _fields(p, "input_zp", "output_zp", "output_multiplier", "output_shift",
+                              "act_min", "act_max")}
 
 
 def relu6(op, graph) -> dict:
-    x = op.input(graph, 0)
-    qi = _int8_quant(op, x, "the input")
-    six_f = round_half_away(np.float32(6.0) / np.float32(qi.s))
-    six = int(np.clip(float(six_f) + qi.zp, -(2**31), 2**31 - 1)) if np.isfinite(six_f) else 127
-    return {"kernel": "tc_relu6_s8", "size": _size(x.shape),
-            "params": {"lower": qi.zp, "upper": min(max(six, -128), 127)}}
+    p = _nl.relu6_params(op, graph)
+    return {"kernel": "tc_relu6_s8", "size": _size(op.input(graph, 0).shape),
+            "params": _fields(p, "lower", "upper")}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -435,22 +374,24 @@ def relu6(op, graph) -> dict:
 
 def quantize(op, graph) -> dict:
     x, out = op.input(graph, 0), op.output(graph)
-    qo = _int8_quant(op, out, "the output")
+    _int8_quant(op, out, "the output")
     if x.dtype == "float32":
+        p = _quantize_params(op, graph)
         return {"kernel": "tc_quantize_f32_s8", "size": _size(x.shape),
-                "params": {"scale": _f32(qo.s), "zero_point": qo.zp},
-                "scale_literal": _float_literal(qo.s)}
-    qi = _int8_quant(op, x, "the input")
-    return {"kernel": "tc_requantize_s8", "size": _size(x.shape), "params": requant_params(qi, qo)}
+                "params": _fields(p, "scale", "zero_point"), "scale_literal": _float_literal(p["scale"])}
+    _int8_quant(op, x, "the input")
+    return {"kernel": "tc_requantize_s8", "size": _size(x.shape),
+            "params": _fields(_quantize_params(op, graph), "multiplier", "shift", "input_zp", "output_zp")}
 
 
 def dequantize(op, graph) -> dict:
     x, out = op.input(graph, 0), op.output(graph)
-    qi = _int8_quant(op, x, "the input")
+    _int8_quant(op, x, "the input")
     if out.dtype != "float32":
         raise TinyCompilerError(f"{op.where()}: only int8 -> float32 DEQUANTIZE is supported")
+    p = _dequantize_params(op, graph)
     return {"kernel": "tc_dequantize_s8_f32", "size": _size(x.shape),
-            "params": {"scale": _f32(qi.s), "zero_point": qi.zp}, "scale_literal": _float_literal(qi.s)}
+            "params": _fields(p, "scale", "zero_point"), "scale_literal": _float_literal(p["scale"])}
 
 
 OP_PARAMS = {

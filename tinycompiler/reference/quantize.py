@@ -5,6 +5,9 @@
   host build of TFLM does (``cvttss2si``); the sum with the zero point then wraps as int32.
 * int -> int: ``MultiplyByQuantizedMultiplier(x - zp_in, QuantizeMultiplier(s_in / s_out)) + zp_out``.
 * int -> float: ``float(double(scale) * (x - zp))``.
+
+:func:`quantize_params`, :func:`dequantize_params` and :func:`requantize_params` compute the
+constants once, for these kernels and for the C code generator (:mod:`tinycompiler.codegen.op_params`).
 """
 
 from __future__ import annotations
@@ -36,36 +39,62 @@ def affine_quantize(x, scale, zero_point: int, dtype: str):
     return np.clip(v, lo, hi).astype(dtype)
 
 
-def requantize(x, in_scale, in_zp: int, out_scale, out_zp: int, dtype: str):
-    """TFLite's Requantize between integer types."""
+def requantize_params(in_scale, in_zp: int, out_scale, out_zp: int) -> dict:
+    """Requantize's constants: ``multiplier``/``shift`` of ``float32(in_scale) / float32(out_scale)``
+    (divided in double), ``input_zp``, ``output_zp``."""
     real = float(np.float32(in_scale)) / float(np.float32(out_scale))
     m, s = quantize_multiplier(real)
-    v = multiply_by_quantized_multiplier(wrap_int32(x.astype(np.int64) - int(in_zp)), m, s) + int(out_zp)
+    return {"multiplier": m, "shift": s, "input_zp": int(in_zp), "output_zp": int(out_zp)}
+
+
+def requantize(x, in_scale, in_zp: int, out_scale, out_zp: int, dtype: str):
+    """TFLite's Requantize between integer types."""
+    return _requantize_with(x, requantize_params(in_scale, in_zp, out_scale, out_zp), dtype)
+
+
+def _requantize_with(x, p: dict, dtype: str):
+    v = multiply_by_quantized_multiplier(wrap_int32(x.astype(np.int64) - p["input_zp"]),
+                                         p["multiplier"], p["shift"]) + p["output_zp"]
     lo, hi = dtype_range(dtype)
     return np.clip(v, lo, hi).astype(dtype)
 
 
-def quantize(op, graph, inputs):
-    x = inputs[0]
+def quantize_params(op, graph) -> dict:
+    """QUANTIZE's constants: for a float32 input ``scale`` (the output scale as a float32-exact
+    float) and ``zero_point``; for an integer input the :func:`requantize_params`."""
     in_t, out = op.input(graph, 0), op.output(graph)
     if out.quant is None:
         raise TinyCompilerError(f"{op.where()}: output has no quantization parameters")
     if out.quant.per_channel:
         raise TinyCompilerError(f"{op.where()}: per-channel QUANTIZE is not supported (TFLM neither)")
-    if x.dtype == np.float32:
-        return affine_quantize(x, out.quant.s, out.quant.zp, out.dtype)
+    if in_t.dtype == "float32":
+        return {"scale": float(np.float32(out.quant.s)), "zero_point": out.quant.zp}
     if in_t.quant is None:
         raise TinyCompilerError(f"{op.where()}: integer input has no quantization parameters")
-    return requantize(x, in_t.quant.s, in_t.quant.zp, out.quant.s, out.quant.zp, out.dtype)
+    return requantize_params(in_t.quant.s, in_t.quant.zp, out.quant.s, out.quant.zp)
 
 
-def dequantize(op, graph, inputs):
-    x = inputs[0]
+def dequantize_params(op, graph) -> dict:
+    """DEQUANTIZE's constants: ``scale`` (float32-exact float) and ``zero_point`` of the input."""
     in_t = op.input(graph, 0)
     if in_t.quant is None:
         raise TinyCompilerError(f"{op.where()}: input has no quantization parameters")
-    scale = np.float64(np.float32(in_t.quant.s))
-    return (scale * (x.astype(np.int64) - in_t.quant.zp).astype(np.float64)).astype(np.float32)
+    return {"scale": float(np.float32(in_t.quant.s)), "zero_point": in_t.quant.zp}
+
+
+def quantize(op, graph, inputs):
+    x = inputs[0]
+    out = op.output(graph)
+    p = quantize_params(op, graph)
+    if x.dtype == np.float32:
+        return affine_quantize(x, p["scale"], p["zero_point"], out.dtype)
+    return _requantize_with(x, p, out.dtype)
+
+
+def dequantize(op, graph, inputs):
+    p = dequantize_params(op, graph)
+    scale = np.float64(p["scale"])
+    return (scale * (inputs[0].astype(np.int64) - p["zero_point"]).astype(np.float64)).astype(np.float32)
 
 
 KERNELS = {"QUANTIZE": quantize, "DEQUANTIZE": dequantize}
