@@ -12,7 +12,9 @@ PYTEST_ARGS ?=
 
 .PHONY: setup toolchain demo test clean
 
+# PlatformIO's SCons is seeded offline from the venv (its registry may be unreachable); a no-op when done
 setup: $(STAMP) toolchain
+	@$(PY) -m tinycompiler.boards.platformio --seed
 
 toolchain:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -1,0 +1,107 @@
+"""Board data files, the `tinyc boards` table, and the fit check (no builds here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import model_path
+from tinycompiler.boards import DEFAULT_BOARD, all_boards, load_board
+from tinycompiler.boards.fit import FLASH_RESERVE_BYTES, RAM_RESERVE_BYTES, check_fits
+from tinycompiler.boards.registry import CORES
+from tinycompiler.cli import main
+from tinycompiler.errors import TinyCompilerError
+
+EMULATED = {"mps2-an385": "cortex-m3", "mps2-an386": "cortex-m4", "mps2-an500": "cortex-m7"}
+REAL = {  # id -> (platform, core, SRAM bytes, flash bytes): the datasheet numbers
+    "disco_f746ng": ("ststm32", "cortex-m7", 320 * 1024, 1024 * 1024),
+    "nucleo_f767zi": ("ststm32", "cortex-m7", 512 * 1024, 2048 * 1024),
+    "nucleo_h743zi": ("ststm32", "cortex-m7", 512 * 1024, 2048 * 1024),
+    "nucleo_l4r5zi": ("ststm32", "cortex-m4", 640 * 1024, 2048 * 1024),
+    "nucleo_f401re": ("ststm32", "cortex-m4", 96 * 1024, 512 * 1024),
+    "nrf52840_dk": ("nordicnrf52", "cortex-m4", 256 * 1024, 1024 * 1024),
+    "pico": ("raspberrypi", "cortex-m0plus", 264 * 1024, 2048 * 1024),
+}
+
+
+def test_every_board_file_loads_with_sane_fields():
+    boards = {b.id: b for b in all_boards()}
+    assert set(EMULATED) | set(REAL) <= set(boards)
+    for b in boards.values():
+        assert b.core in CORES and b.title and b.port and b.console
+        assert b.sram_bytes > 0 and b.flash_bytes > 0 and b.clock_hz > 0
+        assert f"-mcpu={b.core}" in b.cflags and b.platformio.board
+        assert (b.fpu == "none") == (not any(f.startswith("-mfpu") for f in b.cflags))
+        assert b.env_name.isidentifier()
+    for board_id, core in EMULATED.items():
+        b = boards[board_id]
+        assert b.emulated and b.core == core and b.qemu.machine == board_id
+        assert b.sram_bytes == b.flash_bytes == 4 * 1024 * 1024
+        assert b.qemu.instructions_per_tick == 40 / 128 and b.cycle_counter == "qemu-icount-timer0"
+        assert b.platformio.local_platform_dir is not None
+    for board_id, (platform, core, sram, flash) in REAL.items():
+        b = boards[board_id]
+        assert not b.emulated and b.platformio.platform == platform and b.platformio.board == board_id
+        assert (b.core, b.sram_bytes, b.flash_bytes) == (core, sram, flash)
+    assert boards["mps2-an386"].dsp and not boards["mps2-an385"].dsp and not boards["pico"].dsp
+    assert DEFAULT_BOARD == "mps2-an386"
+
+
+def test_unknown_board_lists_the_known_ones():
+    with pytest.raises(TinyCompilerError) as exc:
+        load_board("esp32")
+    assert "unknown board 'esp32'" in str(exc.value) and "mps2-an386" in str(exc.value) and "pico" in str(exc.value)
+
+
+def test_broken_board_file_names_the_field(tmp_path, monkeypatch):
+    from tinycompiler.boards import registry
+
+    good = load_board("pico").path.read_text()
+    (tmp_path / "pico.toml").write_text(good.replace("sram_bytes = 270336", "sram_bytes = -1"))
+    monkeypatch.setattr(registry, "BOARDS", tmp_path)
+    with pytest.raises(TinyCompilerError, match="sram_bytes must be a positive integer"):
+        registry.load_board("pico")
+    (tmp_path / "pico.toml").write_text(good.replace('port = "rp2040"\n', ""))
+    with pytest.raises(TinyCompilerError, match="missing field.*port"):
+        registry.load_board("pico")
+
+
+def test_boards_command_table_and_json(capsys):
+    assert main(["boards", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    table = "\n".join(out[:-1])
+    assert "nucleo_f401re" in table and "96 KiB" in table and "emulated (mps2-an500)" in table
+    data = json.loads(out[-1])
+    assert data["default"] == "mps2-an386"
+    rows = {b["id"]: b for b in data["boards"]}
+    assert rows["pico"]["sram_bytes"] == 270336 and rows["pico"]["emulated"] is False
+    assert rows["mps2-an385"]["qemu"]["machine"] == "mps2-an385"
+
+
+def test_fit_check_gives_numbers_and_advice():
+    f401 = load_board("nucleo_f401re")
+    check_fits(f401, 96 * 1024 - RAM_RESERVE_BYTES, 512 * 1024 - FLASH_RESERVE_BYTES)  # exactly full: fits
+    with pytest.raises(TinyCompilerError) as exc:
+        check_fits(f401, 100_000, 1000)
+    msg = str(exc.value)
+    assert f"needs {100_000 + RAM_RESERVE_BYTES} B" in msg and "has 98304 B" in msg and "tinyc boards" in msg
+    assert "nrf52840_dk" in msg  # the smallest board that holds it is suggested
+    with pytest.raises(TinyCompilerError, match="no known board is large enough"):
+        check_fits(f401, 64 * 1024 * 1024, 0)
+
+
+def test_compile_refuses_a_model_too_big_for_the_board(tmp_path, capsys):
+    vww = model_path("tinyengine_mcunet_vww")
+    out = tmp_path / "proj"
+    assert main(["compile", str(vww), "--board", "nucleo_f401re", "-o", str(out), "--harness", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "does not fit nucleo_f401re" in err and "SRAM: needs" in err and "but nucleo_f401re has 98304 B" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (out / "platformio.ini").exists()  # refused before anything was written
+
+
+def test_compile_unknown_board_lists_boards_and_host(tmp_path, capsys):
+    assert main(["compile", str(model_path("tflm_hello_world_int8")), "--board", "nosuch", "-o", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown board 'nosuch'" in err and "host" in err and "nucleo_h743zi" in err

@@ -1,0 +1,142 @@
+"""Booting an emulated board's firmware in QEMU, with its console UART on a socket or a pty.
+
+QEMU runs with ``-icount shift=7,align=off,sleep=off``: every guest instruction advances virtual
+time by exactly 2^7 ns, so runs are repeatable byte for byte and timer0 ticks convert exactly into
+instructions (:func:`instructions_from_ticks`). QEMU has no timing model: these are instructions,
+not cycles. Semihosting is on, so the firmware ends the run with its own exit code.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tinycompiler.errors import TinyCompilerError
+
+ICOUNT = "shift=7,align=off,sleep=off"
+#: seconds to wait for QEMU to open its serial endpoint
+START_TIMEOUT_S = 10.0
+_PTY_LINE = re.compile(r"char device redirected to (\S+)")
+
+
+def instructions_from_ticks(board, ticks: int) -> int:
+    """Guest instructions executed during ``ticks`` timer0 ticks (exact under -icount shift=7)."""
+    if board.qemu is None:
+        raise TinyCompilerError(f"board {board.id} is real hardware: timer ticks there are not instructions")
+    return round(ticks * board.qemu.instructions_per_tick)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    """Is something listening on 127.0.0.1:port? Read from /proc, because a probing connect()
+    would take the guest's first bytes with it."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return True  # no /proc: fall back on the fixed start-up delay below
+    want = f"0100007F:{port:04X}"
+    return any(f.split()[1] == want and f.split()[3] == "0A" for f in table if len(f.split()) > 3)
+
+
+class QemuSession:
+    """A running QEMU. ``url`` opens the console with ``serial.serial_for_url(url)``;
+    ``process`` is the Popen; ``stop()`` (or leaving the ``with`` block) ends it."""
+
+    def __init__(self, board, elf: Path, process: subprocess.Popen, url: str, log: Path):
+        self.board, self.elf, self.process, self.url, self._log = board, Path(elf), process, url, log
+
+    def log(self) -> str:
+        """What QEMU itself printed (stdout + stderr), for diagnostics."""
+        try:
+            return self._log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the firmware to exit (semihosting) and return its exit code; on timeout stop
+        QEMU and raise TinyCompilerError."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise TinyCompilerError(f"{self.elf.name} did not exit within {timeout:.0f} s in QEMU "
+                                    f"{self.board.qemu.machine}; it may be waiting for input or hung") from None
+
+    def stop(self) -> None:
+        """End QEMU (no-op if the firmware already exited)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def command(board, elf, serial_arg: str) -> list:
+    """The qemu-system-arm argv that boots ``elf`` on ``board`` with ``-serial <serial_arg>``."""
+    return ["qemu-system-arm", "-M", board.qemu.machine, "-nographic", "-monitor", "none",
+            "-icount", ICOUNT, "-semihosting-config", "enable=on,target=native",
+            "-serial", serial_arg, "-kernel", str(elf)]
+
+
+def start(board, elf, serial: str = "tcp", timeout: float = START_TIMEOUT_S) -> QemuSession:
+    """Boot ``elf`` on the emulated ``board``; returns once the console can be opened.
+
+    ``serial="tcp"``: the UART is a TCP server on a free local port (``url`` is
+    ``socket://127.0.0.1:PORT``) and the guest starts only when the host connects, so no byte is
+    missed even from a firmware that prints and exits at once; ``"pty"``: a pseudo-terminal
+    (``url`` is ``/dev/pts/N``), the guest starts at once and QEMU keeps what it writes until
+    the host opens the pty (while QEMU runs).
+    """
+    if board.qemu is None:
+        raise TinyCompilerError(f"board {board.id} is real hardware, not emulated; use `tinyc flash` / upload")
+    if shutil.which("qemu-system-arm") is None:
+        raise TinyCompilerError("qemu-system-arm is not on PATH; install the Debian package qemu-system-arm "
+                                "(make toolchain)")
+    elf = Path(elf)
+    if not elf.is_file():
+        raise TinyCompilerError(f"firmware {elf} does not exist; build the project first")
+    if serial not in ("tcp", "pty"):
+        raise TinyCompilerError(f"serial {serial!r} is not 'tcp' or 'pty'")
+    log = Path(tempfile.mkstemp(prefix="tinyc-qemu-", suffix=".log")[1])
+    port = _free_port() if serial == "tcp" else None
+    arg = f"tcp:127.0.0.1:{port},server=on,wait=on" if serial == "tcp" else "pty"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(command(board, elf, arg), stdin=subprocess.DEVNULL, stdout=sink,
+                                stderr=subprocess.STDOUT)
+    session = QemuSession(board, elf, proc, "", log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if serial == "tcp" and ("waiting for connection" in session.log() or _listening(port)):
+            session.url = f"socket://127.0.0.1:{port}"
+            return session
+        if serial == "pty":
+            match = _PTY_LINE.search(session.log())
+            if match:
+                session.url = match.group(1)
+                return session
+        if proc.poll() is not None:
+            break
+        time.sleep(0.005)
+    session.stop()
+    tail = " | ".join(session.log().strip().splitlines()[-3:])
+    raise TinyCompilerError(f"QEMU {board.qemu.machine} did not open its serial port ({serial}) for {elf.name}: "
+                            f"{tail or 'no output'}")
