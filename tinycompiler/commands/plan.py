@@ -1,0 +1,67 @@
+"""``tinyc plan``: where every byte of the arena goes, layer by layer, and whether it fits a board."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from tinycompiler.commands.common import emit_json
+from tinycompiler.errors import TinyCompilerError
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser("plan", help="the memory plan per layer: peak SRAM and its layer, flash, fit on a board")
+    s.add_argument("model")
+    s.add_argument("--board", help="check the fit against this board's SRAM and flash (see tinyc boards)")
+    s.add_argument("--patch", default="off",
+                   help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
+    s.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    s.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with pictures")
+    s.add_argument("--compare-tflm", action="store_true",
+                   help="add TFLM's smallest arena (64-bit host interpreter, by bisection) and the ratio")
+    s.set_defaults(func=run)
+
+
+def plan_with_patch(graph, patch: str):
+    """``plan_for_codegen(graph, patch=...)`` (which checks the syntax); a clear error while the
+    planner cannot patch yet."""
+    from tinycompiler.codegen import plan_for_codegen
+
+    if "patch" in inspect.signature(plan_for_codegen).parameters:
+        return plan_for_codegen(graph, patch=patch)
+    if patch != "off":
+        raise TinyCompilerError(f"--patch {patch}: this build plans layer by layer only (no patch-based "
+                                "inference yet); use --patch off")
+    return plan_for_codegen(graph)
+
+
+def run(args) -> int:
+    from tinycompiler.frontends import load_model
+    from tinycompiler.report import build_memory_report
+    from tinycompiler.report.board_fit import load_budget
+    from tinycompiler.report.code_size import estimate_code_bytes
+    from tinycompiler.report.memory_json import memory_json
+    from tinycompiler.report.memory_table import format_memory_table
+
+    board = load_budget(args.board) if args.board else None  # fail on a bad board before any work
+    out = Path(args.html) if args.html else None
+    if out is not None and not out.parent.is_dir():
+        raise TinyCompilerError(f"--html {out}: directory {out.parent} does not exist")
+    graph = load_model(args.model)
+    plan = plan_with_patch(graph, args.patch)
+    tflm = None
+    if args.compare_tflm:
+        from tinycompiler.oracle.tflm import min_arena_bytes
+
+        tflm = min_arena_bytes(args.model)
+    report = build_memory_report(graph, plan, code=estimate_code_bytes(graph, plan), tflm_arena_bytes=tflm,
+                                 board=board)
+    print(format_memory_table(report))
+    if out is not None:
+        from tinycompiler.report.memory_html import render_memory_html
+
+        out.write_text(render_memory_html(report), encoding="utf-8")
+        print(f"wrote {out}")
+    if args.json:
+        emit_json(memory_json(report))
+    return 0
