@@ -1,0 +1,37 @@
+"""``tinyc convert``: quantize a float PyTorch model (.pt2) to an int8 .tflite that TFLM runs."""
+
+from __future__ import annotations
+
+from tinycompiler.commands.common import emit_json
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser("convert", help="quantize a PyTorch .pt2 (torch.export.save) to an int8 .tflite")
+    s.add_argument("model", help="a .pt2 written by torch.export.save (or a .tflite, rewritten)")
+    s.add_argument("--calib", help="calibration inputs: a .npy batch [N, C, H, W] in the model's own layout")
+    s.add_argument("-o", "--output", required=True, help="the .tflite file to write")
+    s.add_argument("--io", choices=["int8", "float"], default="int8",
+                   help="input/output dtype of the converted model (float adds QUANTIZE/DEQUANTIZE)")
+    s.add_argument("--calib-method", choices=["minmax", "percentile", "mse"], default="minmax",
+                   help="how activation ranges are chosen from the calibration data")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tinycompiler.frontends import load_model
+    from tinycompiler.frontends.tflite.writer import save_tflite
+
+    graph = load_model(args.model, calib=args.calib, io=args.io, calib_method=args.calib_method)
+    path = save_tflite(graph, args.output)
+    size = path.stat().st_size
+    weights = sum(t.nbytes for t in graph.tensors if t.is_const)
+    inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    print(f"wrote {path} ({size} B): {len(graph.ops)} ops, {weights} B of constants, input "
+          f"{inp.dtype}{list(inp.shape)} (NHWC), output {out.dtype}{list(out.shape)}")
+    if args.json:
+        emit_json({"output": str(path), "bytes": size, "ops": len(graph.ops), "constant_bytes": weights,
+                   "io": args.io, "calib_method": args.calib_method,
+                   "input": {"dtype": inp.dtype, "shape": list(inp.shape)},
+                   "output_tensor": {"dtype": out.dtype, "shape": list(out.shape)}})
+    return 0
