@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 #: command modules, in the order ``tinyc --help`` lists them
-COMMANDS = ["inspect", "run", "verify", "compile"]
+COMMANDS = ["inspect", "run", "verify", "eval", "bench", "compile", "flash", "plan", "boards", "convert"]
 
 
 def add_all(sub) -> None:

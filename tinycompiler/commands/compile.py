@@ -1,26 +1,44 @@
-"""``tinyc compile``: write the C bundle (or, for a board, its complete project)."""
+"""``tinyc compile``: write the C bundle (host) or, for a board, its complete PlatformIO project."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from tinycompiler.commands.common import emit_json
+
+#: --board values that get the plain C bundle, not a PlatformIO project
+BUNDLE_ONLY = ("host", "reference")
 
 
 def add_parser(sub) -> None:
-    s = sub.add_parser("compile", help="generate the C bundle (model.h/.c, weights.c, the runtime it uses)")
+    s = sub.add_parser("compile", help="generate the C bundle, or for a board a complete PlatformIO project")
     s.add_argument("model")
-    s.add_argument("--board", default="host")
+    s.add_argument("--board", default="host", help="host (the bundle only) or a board from `tinyc boards`")
     s.add_argument("-o", "--output", required=True, help="directory to write into")
+    s.add_argument("--build", action="store_true", help="also build the board's firmware with PlatformIO "
+                   "(emulated boards build offline) and print its flash/RAM bytes")
+    s.add_argument("--opt", choices=["O2", "Os"], default="O2", help="optimization level of the firmware")
+    s.add_argument("--debug", action="store_true", help="debug build: guard words after the arena (TC_ARENA_GUARD)")
+    s.add_argument("--harness", action="append", type=Path, metavar="DIR",
+                   help="directory copied into the project's src/ (repeatable); default: boards/harness and "
+                        "boards/ports/<the board's port>")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from tinycompiler.codegen import generate
     from tinycompiler.frontends import load_model
-    from tinycompiler.targets import get_target
 
     graph = load_model(args.model)
-    get_target(args.board)  # validates the name
+    if args.board in BUNDLE_ONLY:
+        return _compile_bundle(graph, args)
+    return _compile_project(graph, args)
+
+
+def _compile_bundle(graph, args) -> int:
+    from tinycompiler.codegen import generate
+
     bundle = generate(graph, args.output)
     program = bundle.program
     print(f"wrote {len(bundle.sources)} C sources + headers to {bundle.root}")
@@ -29,4 +47,63 @@ def run(args) -> int:
     if args.json:
         emit_json({"board": args.board, "output_dir": str(bundle.root), "sources": bundle.sources,
                    "arena_bytes": program.arena_bytes, "flash_weights_bytes": program.weight_bytes})
+    return 0
+
+
+def _load_board(board_id: str):
+    from tinycompiler.boards.registry import board_ids, load_board
+    from tinycompiler.errors import TinyCompilerError
+
+    try:
+        return load_board(board_id)
+    except TinyCompilerError as exc:
+        if board_id in board_ids():
+            raise  # the file exists but is broken: its own message says how
+        raise TinyCompilerError(f"unknown board {board_id!r}; known: {', '.join([*BUNDLE_ONLY, *board_ids()])} "
+                                f"(see `tinyc boards`)") from None
+
+
+def _harness_extras(board, bundle) -> tuple:
+    """(extra src files, extra build flags) the serial harness needs for this model: its rendered
+    ``tc_model_info.h`` and the per-layer hook flags (the same ones the harness's own builds use)."""
+    from tinycompiler.harness.firmware import HOOK_FLAGS
+    from tinycompiler.harness.model_info import render_model_info
+
+    return {"tc_model_info.h": render_model_info(bundle)}, list(HOOK_FLAGS)
+
+
+def _compile_project(graph, args) -> int:
+    from tinycompiler.boards.fit import check_fits, needs
+    from tinycompiler.boards.project import harness_dirs_for, write_project
+    from tinycompiler.codegen import generate
+
+    board = _load_board(args.board)
+    harness = args.harness or harness_dirs_for(board)
+    with tempfile.TemporaryDirectory(prefix="tinyc-bundle-") as tmp:
+        # generated aside first: a model that does not fit leaves no half-written project behind
+        bundle = generate(graph, Path(tmp) / "model")
+        program = bundle.program
+        check_fits(board, program.arena_bytes, program.weight_bytes)
+        files, flags = _harness_extras(board, bundle) if not args.harness else ({}, [])
+        project = write_project(board, bundle, args.output, harness, opt=args.opt, debug=args.debug,
+                                extra_build_flags=flags, extra_src_files=files)
+    ram, flash = needs(program.arena_bytes, program.weight_bytes)
+    print(f"wrote PlatformIO project {project} (env {board.env_name}, {board.title})")
+    print(f"arena {program.arena_bytes} B + reserve -> {ram} B of {board.sram_bytes} B SRAM; "
+          f"weights {program.weight_bytes} B + reserve -> {flash} B of {board.flash_bytes} B flash")
+    result = {"board": board.id, "output_dir": str(project), "env": board.env_name, "emulated": board.emulated,
+              "arena_bytes": program.arena_bytes, "flash_weights_bytes": program.weight_bytes,
+              "sram_bytes": board.sram_bytes, "flash_bytes": board.flash_bytes}
+    if args.build:
+        from tinycompiler.boards.platformio import build
+
+        built = build(project, board)
+        print(f"built {built.elf}: flash {built.flash_bytes} B of {board.flash_bytes} B, "
+              f"static RAM {built.ram_bytes} B of {board.sram_bytes} B (arena included; stack not counted)")
+        result.update(elf=str(built.elf), firmware_flash_bytes=built.flash_bytes,
+                      firmware_ram_bytes=built.ram_bytes)
+    elif not board.emulated:
+        print("build it with `pio run` where PlatformIO's registry is reachable, or flash it with `pio run -t upload`")
+    if args.json:
+        emit_json(result)
     return 0

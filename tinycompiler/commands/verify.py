@@ -9,6 +9,7 @@ def add_parser(sub) -> None:
     s = sub.add_parser("verify", help="compare a board's results with TFLM bit for bit; non-zero exit on any difference")
     s.add_argument("model")
     s.add_argument("--board", default="reference")
+    s.add_argument("--port", help="serial port URL of a running device (/dev/ttyACM0, socket://127.0.0.1:4321)")
     s.add_argument("--samples", type=int, default=5, help="number of seeded random inputs")
     s.add_argument("--input", help="verify on this input instead of random ones")
     s.add_argument("--json", action="store_true")
@@ -21,8 +22,11 @@ def run(args) -> int:
     from tinycompiler.verify import verify
 
     graph = load_model(args.model)
-    target = get_target(args.board)
-    checks = verify(graph, model_bytes(args.model), target, samples(graph, args))
+    target = get_target(args.board, port=args.port)
+    try:
+        checks = verify(graph, model_bytes(args.model), target, samples(graph, args))
+    finally:
+        getattr(target, "close", lambda: None)()
     for c in checks:
         verdict = "bit-exact" if c.equal else f"MISMATCH at {c.mismatch}"
         print(f"{c.sample}: {verdict} ({c.tensors_compared} tensors compared against TFLM)")

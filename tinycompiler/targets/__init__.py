@@ -1,4 +1,5 @@
-"""Targets that run a compiled model: the reference interpreter, the host, and boards."""
+"""Targets that run a compiled model: the reference interpreter, the host, and every board in
+``boards/*.toml`` (through the serial harness)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ from tinycompiler.errors import TinyCompilerError
 from tinycompiler.targets.base import RunResult
 
 
-def _targets():
+def _targets() -> dict:
+    """name -> factory(**options); board factories take ``port`` and ``debug``."""
+    from functools import partial
+
+    from tinycompiler.boards.registry import board_ids
+    from tinycompiler.targets.board import BoardTarget
     from tinycompiler.targets.host import HostTarget
     from tinycompiler.targets.reference import ReferenceTarget
 
-    return {"reference": ReferenceTarget, "host": HostTarget}
+    targets = {"reference": ReferenceTarget, "host": HostTarget}
+    for board_id in board_ids():
+        targets[board_id] = partial(BoardTarget, board_id)
+    return targets
 
 
 def target_names() -> list:
@@ -18,12 +27,22 @@ def target_names() -> list:
     return sorted(_targets())
 
 
-def get_target(name: str):
-    """The target called ``name``; a clear error lists the known ones."""
+def is_board(name: str) -> bool:
+    """Is ``name`` a device board (runs through the serial harness), not reference/host?"""
+    return name not in ("reference", "host")
+
+
+def get_target(name: str, port: str = None, debug: bool = False):
+    """The target called ``name``; a clear error lists the known ones. ``port``/``debug`` apply to
+    device boards only (a port given for reference/host is an error)."""
     targets = _targets()
     if name not in targets:
         raise TinyCompilerError(f"unknown board {name!r}; known: {', '.join(sorted(targets))}")
-    return targets[name]()
+    if not is_board(name):
+        if port:
+            raise TinyCompilerError(f"--port applies to device boards, not {name!r}")
+        return targets[name]()
+    return targets[name](port=port, debug=debug)
 
 
-__all__ = ["RunResult", "get_target", "target_names"]
+__all__ = ["RunResult", "get_target", "is_board", "target_names"]

@@ -1,0 +1,56 @@
+/* The model seen by the protocol: one staging copy of the inputs, inference with timing,
+ * per-layer ticks, and the outputs dequantized.
+ *
+ * Inputs live in the arena and may be overwritten during inference, so the host's bytes go to a
+ * separate static buffer (sized from MODEL_INPUTk_BYTES) and are copied into the arena before
+ * every inference: repeated runs see the same input. */
+#ifndef TC_MODEL_IO_H
+#define TC_MODEL_IO_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+#define TC_INPUT_TOTAL_BYTES (TC_SUM_INPUT_BYTES)
+#define TC_NUM_LAYERS (MODEL_NUM_LAYERS > 0 ? MODEL_NUM_LAYERS : 1)
+
+/* the sum of MODEL_INPUTk_BYTES (models here have at most 4 inputs) */
+#if MODEL_NUM_INPUTS > 4
+#error "the harness stages at most 4 model inputs"
+#endif
+#ifdef MODEL_INPUT3_BYTES
+#define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES + MODEL_INPUT1_BYTES + MODEL_INPUT2_BYTES + MODEL_INPUT3_BYTES)
+#elif defined(MODEL_INPUT2_BYTES)
+#define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES + MODEL_INPUT1_BYTES + MODEL_INPUT2_BYTES)
+#elif defined(MODEL_INPUT1_BYTES)
+#define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES + MODEL_INPUT1_BYTES)
+#else
+#define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES)
+#endif
+
+/* The staged inputs, back to back in input order (written by `db` and WRITE_INPUT). */
+extern uint8_t tc_staging[TC_INPUT_TOTAL_BYTES];
+/* Ticks of each layer in the last inference (TC_LAYER_BEGIN/END hooks). */
+extern uint32_t tc_layer_ticks[TC_NUM_LAYERS];
+
+/* element type codes (TC_DT_*) of each input and output */
+extern const uint8_t tc_input_dtypes[];
+extern const uint8_t tc_output_dtypes[];
+
+uint32_t tc_output_total_bytes(void);
+
+/* Copy the staged inputs into the arena, run model_invoke() once, return its status (0 ok,
+ * layer + 1 if a kernel refused, -1 if the arena guard was overwritten). *ticks = the invoke's ticks. */
+int32_t tc_model_run(uint32_t *ticks);
+
+/* True once an inference has run: outputs in the arena are meaningful. */
+int tc_model_has_outputs(void);
+
+/* Element count of output i and element j dequantized (int8: scale * (q - zero point); float as is). */
+uint32_t tc_output_elements(int i);
+float tc_output_value(int i, uint32_t j);
+/* the scale and zero point of output i (model.h) */
+float tc_output_scale(int i);
+int32_t tc_output_zero_point(int i);
+
+#endif /* TC_MODEL_IO_H */

@@ -1,0 +1,164 @@
+"""Boards from ``boards/*.toml`` as targets: the model runs on the device through the serial harness.
+
+``BoardTarget.run`` builds the harness firmware for the graph (cached by content), boots it in
+QEMU for an emulated board (or talks to ``port``, e.g. a real board or ``tinyc flash
+--serial-port``), uploads the input, and returns the outputs decoded with the model's dtypes and
+shapes plus what the device measured. The session stays open across calls with the same graph,
+so verifying or evaluating many samples boots once.
+
+Emulated boards count instructions (QEMU -icount has no timing model): metrics say
+``instructions``, never cycles. Boards with a cycle counter (DWT) report ``cycles``.
+"""
+
+from __future__ import annotations
+
+import atexit
+
+import numpy as np
+
+from tinycompiler.errors import TinyCompilerError
+from tinycompiler.targets.base import RunResult
+
+_NP = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "int32_t": np.int32, "float": np.float32}
+
+
+class BoardTarget:
+    layerwise = False  # outputs only: the device does not expose intermediate tensors
+
+    def __init__(self, board_id: str, port: str = None, debug: bool = False):
+        from tinycompiler.boards import load_board
+
+        self.board = load_board(board_id)
+        self.name = board_id
+        self.title = self.board.title
+        self.port = port
+        self.debug = debug
+        self._graph = None
+        self._firmware = None
+        self._qemu = None
+        self.client = None
+        self.collect_layers = True  # read per-layer counts after each inference
+        atexit.register(self.close)
+
+    # -- the session -------------------------------------------------------------------------------
+
+    def firmware(self, graph):
+        """The built firmware for ``graph`` (built once per graph)."""
+        from tinycompiler.harness.firmware import build_firmware
+
+        if self._graph is not graph or self._firmware is None:
+            self.close()
+            self._firmware = build_firmware(graph, self.board, debug=self.debug)
+            self._graph = graph
+        return self._firmware
+
+    def connect(self, graph):
+        """Open (or reuse) a session with the firmware of ``graph`` running; returns the DeviceClient."""
+        from tinycompiler.harness.client import DeviceClient
+
+        fw = self.firmware(graph)
+        if self.client is not None:
+            return self.client
+        if self.port is None and self.board.emulated:
+            from tinycompiler.boards.qemu import start
+
+            # a pty, not TCP: QEMU's socket sends each UART byte as its own segment and Nagle's
+            # algorithm then holds replies ~40 ms behind the host's delayed ACK
+            self._qemu = start(self.board, fw.elf, serial="pty")
+            url = self._qemu.url
+        else:
+            url = self.port
+            if url is None:
+                from tinycompiler.harness.link import detect_port
+
+                url = detect_port()
+        client = DeviceClient(url)
+        try:
+            info = client.hello()
+            if info.model_id != fw.model_id and not self.board.emulated and self.port is None:
+                self._upload(fw, url)
+                client.close()
+                client = DeviceClient(url)
+                info = client.hello()
+        except Exception:
+            client.close()
+            self.close()
+            raise
+        if info.model_id != fw.model_id:
+            client.close()
+            self.close()
+            raise TinyCompilerError(
+                f"the device at {url} runs model {info.name!r} (id {info.model_id:08x}), not this build of "
+                f"{graph.name!r} (id {fw.model_id:08x}): flash it with `tinyc flash MODEL --board {self.board.id}`")
+        if info.arena_bytes != fw.bundle.program.arena_bytes:
+            self.close()
+            raise TinyCompilerError("the device reports a different arena size than the bundle: rebuild and flash")
+        self.client = client
+        return client
+
+    def _upload(self, fw, url):
+        from tinycompiler.boards.realboard import upload
+
+        upload(fw.project, self.board, upload_port=url if "://" not in url else None)
+
+    def close(self) -> None:
+        """End the session (closes the port, stops QEMU)."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._qemu is not None:
+            self._qemu.stop()
+            self._qemu = None
+
+    # -- measuring ---------------------------------------------------------------------------------
+
+    def counts(self, ticks: int) -> tuple:
+        """(metric name, value) of a tick count: instructions (emulated), cycles (DWT), or
+        microseconds of a plain timer on a real board."""
+        info = self.client.info
+        if self.board.emulated:
+            from tinycompiler.boards.qemu import instructions_from_ticks
+
+            return "instructions", instructions_from_ticks(self.board, ticks)
+        if info.counter == "cycles":
+            return "cycles", int(ticks)
+        return "microseconds", ticks * 1e6 / info.tick_hz
+
+    def run(self, graph, inputs) -> RunResult:
+        """One inference on the device; outputs decoded with the model's dtypes and shapes."""
+        from tinycompiler.tensor_io import check_inputs
+
+        inputs = check_inputs(graph, inputs)
+        client = self.connect(graph)
+        client.set_input(b"".join(np.ascontiguousarray(x).astype(x.dtype.newbyteorder("<")).tobytes()
+                                  for x in inputs))
+        result = client.infer(layers=self.collect_layers)
+        return self._result(result)
+
+    def _result(self, result) -> RunResult:
+        fw = self._firmware
+        program = fw.bundle.program
+        if result.status == -1:
+            raise TinyCompilerError(f"model_invoke on {self.board.id} returned -1: the arena guard after "
+                                    f"{program.arena_bytes} bytes was overwritten (a planner or kernel bug; please report)")
+        if result.status != 0:
+            raise TinyCompilerError(f"model_invoke on {self.board.id} returned {result.status}: layer "
+                                    f"{result.status - 1} refused its arguments (please report)")
+        outputs, pos = [], 0
+        for io in program.outputs:
+            dtype = np.dtype(_NP[io.ctype]).newbyteorder("<")
+            arr = np.frombuffer(result.outputs[pos:pos + io.nbytes], dtype=dtype).astype(_NP[io.ctype])
+            outputs.append(arr.reshape(io.shape))
+            pos += io.nbytes
+        unit, total = self.counts(result.ticks)
+        layers = []
+        for call, ticks in zip(program.calls, result.layer_ticks):
+            layers.append({"layer": call.layer, "op_index": call.op_index, "kernel": call.template,
+                           "what": call.comment, unit: self.counts(ticks)[1]})
+        metrics = {unit: total, "arena_bytes": program.arena_bytes, "flash_bytes": fw.flash_bytes,
+                   "ram_bytes": fw.ram_bytes, "elf": str(fw.elf) if fw.elf else None, "layers": layers,
+                   "board": self.board.id,
+                   "arena_guard": "intact" if self.client.info.guard else "not built in (debug builds check it)"}
+        if self.board.emulated:
+            metrics["counter_note"] = "QEMU -icount: instructions, not cycles"
+        return RunResult(outputs=outputs, metrics=metrics)
