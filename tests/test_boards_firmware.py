@@ -81,7 +81,9 @@ def read_lines(url: str, n: int, timeout: float = 20.0) -> list:
     port = serial.serial_for_url(url, timeout=timeout)
     try:
         port.write(b"g")
-        return [port.read_until(b"\n").decode(errors="replace").rstrip("\n") for _ in range(n)]
+        lines = [port.read_until(b"\n").decode(errors="replace").rstrip("\n") for _ in range(n)]
+        port.write(b"q")  # lets the firmware exit
+        return lines
     finally:
         port.close()
 

@@ -45,5 +45,7 @@ int main(void)
         }
         mps2_puts("\n");
     }
+    /* exit only when the host says so: on a pty, QEMU exiting would take unread lines with it */
+    wait_for_host();
     return status;
 }

@@ -118,7 +118,8 @@ def start(board, elf, serial: str = "tcp", timeout: float = START_TIMEOUT_S) -> 
         raise TinyCompilerError(f"serial {serial!r} is not 'tcp' or 'pty'")
     log = Path(tempfile.mkstemp(prefix="tinyc-qemu-", suffix=".log")[1])
     port = _free_port() if serial == "tcp" else None
-    arg = f"tcp:127.0.0.1:{port},server=on,wait=on" if serial == "tcp" else "pty"
+    # nodelay: without it every small reply waits ~40 ms for the host's delayed ACK (Nagle)
+    arg = f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on" if serial == "tcp" else "pty"
     with open(log, "wb") as sink:
         proc = subprocess.Popen(command(board, elf, arg), stdin=subprocess.DEVNULL, stdout=sink,
                                 stderr=subprocess.STDOUT)
