@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import emit_json
+from tinycompiler.commands.common import add_model_args, emit_json, load
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("bench", help="per-layer instructions (emulated) or cycles on a board, MACs per instruction")
-    s.add_argument("model")
+    add_model_args(s)
     s.add_argument("--board", default="mps2-an386")
     s.add_argument("--port", help="serial port URL of a running device")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input")
@@ -18,13 +18,12 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from tinycompiler.analysis import analyze
     from tinycompiler.errors import TinyCompilerError
-    from tinycompiler.frontends import load_model
     from tinycompiler.targets import get_target, is_board
     from tinycompiler.tensor_io import random_inputs
 
     if not is_board(args.board):
         raise TinyCompilerError(f"bench measures on a device board; {args.board!r} is not one (see `tinyc boards`)")
-    graph = load_model(args.model)
+    graph = load(args)
     target = get_target(args.board, port=args.port)
     try:
         result = target.run(graph, random_inputs(graph, args.seed))

@@ -11,8 +11,30 @@ def emit_json(obj) -> None:
     print(json.dumps(obj, sort_keys=True))
 
 
-def model_bytes(path) -> bytes:
-    return Path(path).read_bytes()
+def add_model_args(parser) -> None:
+    """The model argument every command takes: a .tflite, or a PyTorch .pt2 with calibration data."""
+    parser.add_argument("model", help="an int8 .tflite, or a .pt2 (torch.export.save) with --calib")
+    parser.add_argument("--calib", help="for a .pt2: calibration inputs, a .npy batch [N, C, H, W]")
+    parser.add_argument("--io", choices=["int8", "float"], default="int8",
+                        help="for a .pt2: dtype of the converted model's input/output")
+    parser.add_argument("--calib-method", choices=["minmax", "percentile", "mse"], default="minmax",
+                        help="for a .pt2: how activation ranges are chosen from the calibration data")
+
+
+def load(args):
+    """The command's model as an IR graph (a .pt2 is converted and quantized first)."""
+    from tinycompiler.frontends import load_model
+
+    return load_model(args.model, calib=args.calib, io=args.io, calib_method=args.calib_method)
+
+
+def model_bytes(args, graph) -> bytes:
+    """The .tflite bytes TFLM is to run: the user's own file, or the converted model written out."""
+    if Path(args.model).suffix == ".tflite":
+        return Path(args.model).read_bytes()
+    from tinycompiler.frontends.tflite import write_tflite
+
+    return write_tflite(graph)
 
 
 def samples(graph, args) -> list:

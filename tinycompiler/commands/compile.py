@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from tinycompiler.commands.common import emit_json
+from tinycompiler.commands.common import add_model_args, emit_json, load
 
 #: --board values that get the plain C bundle, not a PlatformIO project
 BUNDLE_ONLY = ("host", "reference")
@@ -13,7 +13,7 @@ BUNDLE_ONLY = ("host", "reference")
 
 def add_parser(sub) -> None:
     s = sub.add_parser("compile", help="generate the C bundle, or for a board a complete PlatformIO project")
-    s.add_argument("model")
+    add_model_args(s)
     s.add_argument("--board", default="host", help="host (the bundle only) or a board from `tinyc boards`")
     s.add_argument("-o", "--output", required=True, help="directory to write into")
     s.add_argument("--build", action="store_true", help="also build the board's firmware with PlatformIO "
@@ -28,9 +28,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from tinycompiler.frontends import load_model
 
-    graph = load_model(args.model)
+    graph = load(args)
     if args.board in BUNDLE_ONLY:
         return _compile_bundle(graph, args)
     return _compile_project(graph, args)

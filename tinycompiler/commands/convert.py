@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import emit_json
+from tinycompiler.commands.common import add_model_args, emit_json, load
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("convert", help="quantize a PyTorch .pt2 (torch.export.save) to an int8 .tflite")
-    s.add_argument("model", help="a .pt2 written by torch.export.save (or a .tflite, rewritten)")
-    s.add_argument("--calib", help="calibration inputs: a .npy batch [N, C, H, W] in the model's own layout")
+    add_model_args(s)
     s.add_argument("-o", "--output", required=True, help="the .tflite file to write")
-    s.add_argument("--io", choices=["int8", "float"], default="int8",
-                   help="input/output dtype of the converted model (float adds QUANTIZE/DEQUANTIZE)")
-    s.add_argument("--calib-method", choices=["minmax", "percentile", "mse"], default="minmax",
-                   help="how activation ranges are chosen from the calibration data")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from tinycompiler.frontends import load_model
     from tinycompiler.frontends.tflite.writer import save_tflite
 
-    graph = load_model(args.model, calib=args.calib, io=args.io, calib_method=args.calib_method)
+    graph = load(args)
     path = save_tflite(graph, args.output)
     size = path.stat().st_size
     weights = sum(t.nbytes for t in graph.tensors if t.is_const)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 import time
 
-from tinycompiler.commands.common import emit_json, model_bytes
+from tinycompiler.commands.common import add_model_args, emit_json, load, model_bytes
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("eval", help="on-device top-1 accuracy over a .npz data set, and agreement with TFLM")
-    s.add_argument("model")
+    add_model_args(s)
     s.add_argument("--board", default="mps2-an386")
     s.add_argument("--data", required=True, help=".npz with x_int8 or x (inputs, batch first) and y (labels)")
     s.add_argument("--port", help="serial port URL of a running device")
@@ -69,13 +69,12 @@ def progress(done: int, total: int, text: str, start: float) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from tinycompiler.frontends import load_model
     from tinycompiler.oracle.tflm import run_tflm_many_isolated
     from tinycompiler.targets import get_target
 
-    graph = load_model(args.model)
+    graph = load(args)
     samples, labels = load_dataset(args.data, graph, args.limit)
-    tflm = run_tflm_many_isolated(model_bytes(args.model), samples, preserve_all=False)
+    tflm = run_tflm_many_isolated(model_bytes(args, graph), samples, preserve_all=False)
     target = get_target(args.board, port=args.port)
     target.collect_layers = False  # accuracy only: skip reading per-layer counts back
     correct = tflm_correct = exact = same_top1 = 0

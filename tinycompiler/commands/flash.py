@@ -7,12 +7,12 @@ with ``--serial-port P`` it keeps running with its UART on ``socket://127.0.0.1:
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import emit_json
+from tinycompiler.commands.common import add_model_args, emit_json, load
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("flash", help="build the firmware (model + serial harness) and upload it, or boot it in QEMU")
-    s.add_argument("model")
+    add_model_args(s)
     s.add_argument("--board", required=True)
     s.add_argument("--serial-port", type=int, metavar="P",
                    help="emulated board: keep it running with its UART on socket://127.0.0.1:P until Ctrl-C")
@@ -44,11 +44,10 @@ def _serve(board, elf, port: int) -> None:
 
 def run(args) -> int:
     from tinycompiler.boards import load_board
-    from tinycompiler.frontends import load_model
     from tinycompiler.harness.firmware import build_firmware
 
     board = load_board(args.board)
-    graph = load_model(args.model)
+    graph = load(args)
     fw = build_firmware(graph, board, debug=args.debug)
     summary = {"board": board.id, "model": str(args.model), "project": str(fw.project),
                "elf": str(fw.elf) if fw.elf else None, "flash_bytes": fw.flash_bytes, "ram_bytes": fw.ram_bytes,

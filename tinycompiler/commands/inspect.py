@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import emit_json
+from tinycompiler.commands.common import add_model_args, emit_json, load
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("inspect", help="ops, shapes, quantization, MACs and bytes per layer")
-    s.add_argument("model")
+    add_model_args(s)
     s.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     s.set_defaults(func=run)
 
@@ -16,9 +16,8 @@ def run(args) -> int:
     from dataclasses import asdict
 
     from tinycompiler.analysis import analyze, format_inspect
-    from tinycompiler.frontends import load_model
 
-    graph = load_model(args.model)
+    graph = load(args)
     print(format_inspect(graph))
     if args.json:
         emit_json(asdict(analyze(graph)))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from tinycompiler.commands.common import emit_json
+from tinycompiler.commands.common import add_model_args, emit_json, load
 from tinycompiler.errors import TinyCompilerError
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("plan", help="the memory plan per layer: peak SRAM and its layer, flash, fit on a board")
-    s.add_argument("model")
+    add_model_args(s)
     s.add_argument("--board", help="check the fit against this board's SRAM and flash (see tinyc boards)")
     s.add_argument("--patch", default="off",
                    help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
@@ -36,7 +36,6 @@ def plan_with_patch(graph, patch: str):
 
 
 def run(args) -> int:
-    from tinycompiler.frontends import load_model
     from tinycompiler.report import build_memory_report
     from tinycompiler.report.board_fit import load_budget
     from tinycompiler.report.code_size import estimate_code_bytes
@@ -47,7 +46,7 @@ def run(args) -> int:
     out = Path(args.html) if args.html else None
     if out is not None and not out.parent.is_dir():
         raise TinyCompilerError(f"--html {out}: directory {out.parent} does not exist")
-    graph = load_model(args.model)
+    graph = load(args)
     plan = plan_with_patch(graph, args.patch)
     tflm = None
     if args.compare_tflm:

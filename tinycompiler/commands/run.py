@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import emit_json
+from tinycompiler.commands.common import add_model_args, emit_json, load
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("run", help="run one inference on a board and print/save the outputs")
-    s.add_argument("model")
+    add_model_args(s)
     s.add_argument("--board", default="reference")
     s.add_argument("--port", help="serial port URL of a running device (/dev/ttyACM0, socket://127.0.0.1:4321)")
     s.add_argument("--input", help=".npy (one input) or .npz with input_0, input_1, ...")
@@ -20,11 +20,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from tinycompiler.frontends import load_model
     from tinycompiler.targets import get_target
     from tinycompiler.tensor_io import load_inputs, random_inputs, save_outputs
 
-    graph = load_model(args.model)
+    graph = load(args)
     target = get_target(args.board, port=args.port)
     if args.input:
         inputs = load_inputs(args.input, graph)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import emit_json, model_bytes, samples
+from tinycompiler.commands.common import add_model_args, emit_json, load, model_bytes, samples
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("verify", help="compare a board's results with TFLM bit for bit; non-zero exit on any difference")
-    s.add_argument("model")
+    add_model_args(s)
     s.add_argument("--board", default="reference")
     s.add_argument("--port", help="serial port URL of a running device (/dev/ttyACM0, socket://127.0.0.1:4321)")
     s.add_argument("--samples", type=int, default=5, help="number of seeded random inputs")
@@ -17,14 +17,13 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from tinycompiler.frontends import load_model
     from tinycompiler.targets import get_target
     from tinycompiler.verify import verify
 
-    graph = load_model(args.model)
+    graph = load(args)
     target = get_target(args.board, port=args.port)
     try:
-        checks = verify(graph, model_bytes(args.model), target, samples(graph, args))
+        checks = verify(graph, model_bytes(args, graph), target, samples(graph, args))
     finally:
         getattr(target, "close", lambda: None)()
     for c in checks:
