@@ -6,6 +6,7 @@ import numpy as np
 
 from tinycompiler.codegen.lower import lowerers, scratch_table
 from tinycompiler.codegen.lower.context import LowerContext
+from tinycompiler.codegen.lower.patch import lower_stage
 from tinycompiler.codegen.program import IoSpec, Program
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.ir import VIEW_OPS
@@ -31,10 +32,20 @@ def _io(graph, plan, indices) -> list:
 
 def lower_graph(graph, plan) -> Program:
     """One Call per op that needs code (views need none: the plan gave them the same bytes)."""
+    from tinycompiler.passes import codegen_graph
+
+    graph = codegen_graph(graph, plan)  # the graph the plan was made for (PADs folded or not)
     table = lowerers()
     ctx = LowerContext(graph, plan)
     calls = []
+    stage = set(plan.patch.stage_ops) if getattr(plan, "patch", None) is not None else set()
     for op in graph.ops:
+        if op.index in stage:  # the patch stage: one Call (a loop over patches) at its split op
+            call = lower_stage(graph, ctx) if op.index == plan.patch.split_op else None
+            if call is not None:
+                call.layer = len(calls)
+                calls.append(call)
+            continue
         if op.kind in VIEW_OPS:
             if plan.tensor_offsets[op.inputs[0]] != plan.tensor_offsets[op.outputs[0]]:
                 raise TinyCompilerError(f"{op.where()}: the plan did not alias this view")

@@ -68,7 +68,10 @@ def _common(op, graph):
 def _window(op, graph, x, kh, kw, base):
     sh, sw = int(op.attrs.get("stride_h", 1)), int(op.attrs.get("stride_w", 1))
     dh, dw = int(op.attrs.get("dilation_h", 1)), int(op.attrs.get("dilation_w", 1))
-    top, _, left, _ = conv_pads(x.shape[1:3], (kh, kw), (sh, sw), (dh, dw), op.attrs.get("padding", "VALID"))
+    pads = op.attrs.get("explicit_pads")  # set by passes.fold_pad; wins over "padding"
+    if pads is None:
+        pads = conv_pads(x.shape[1:3], (kh, kw), (sh, sw), (dh, dw), op.attrs.get("padding", "VALID"))
+    top, left = int(pads[0]), int(pads[2])
     return {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw,
             "pad_top": top, "pad_left": left, **base}
 

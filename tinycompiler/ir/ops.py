@@ -27,6 +27,11 @@ QUANTIZE, DEQUANTIZE
 ========================  ==========================================================================
 
 ``activation`` is one of :data:`ACTIVATIONS`.
+
+CONV_2D and DEPTHWISE_CONV_2D may also carry ``explicit_pads = (top, bottom, left, right)``
+(elements, >= 0), which then wins over ``padding``: the window is laid over the input padded by
+those amounts (padded taps contribute nothing, as SAME's do). No importer sets it; the code
+generation pass :mod:`tinycompiler.passes.fold_pad` does when it folds a PAD into the conv.
 """
 
 SUPPORTED_OPS = (

@@ -24,7 +24,10 @@ def _window_geometry(op, graph, x_shape, kh, kw):
     out = op.output(graph)
     sh, sw = int(op.attrs.get("stride_h", 1)), int(op.attrs.get("stride_w", 1))
     dh, dw = int(op.attrs.get("dilation_h", 1)), int(op.attrs.get("dilation_w", 1))
-    top, _, left, _ = conv_pads(x_shape[1:3], (kh, kw), (sh, sw), (dh, dw), op.attrs.get("padding", "VALID"))
+    pads = op.attrs.get("explicit_pads")  # set by passes.fold_pad; wins over "padding"
+    if pads is None:
+        pads = conv_pads(x_shape[1:3], (kh, kw), (sh, sw), (dh, dw), op.attrs.get("padding", "VALID"))
+    top, left = int(pads[0]), int(pads[2])
     oh, ow = int(out.shape[1]), int(out.shape[2])
     return sh, sw, dh, dw, top, left, oh, ow
 

@@ -43,7 +43,8 @@ def depthwise_kernel(args) -> str:
     return "tc_depthwise_conv2d_s8"
 
 
-def _arrays(op, ctx, args, weights_role):
+def kernelkernel_arrays(op, ctx, args, weights_role):
+    """The const arrays a conv-family call reads: weights, per-channel multiplier/shift, bias."""
     arrays = [ctx.array(op, weights_role, args.weights, np.int8),
               ctx.array(op, "mult", args.multiplier, np.int32),
               ctx.array(op, "shift", args.shift, np.int32)]
@@ -66,7 +67,7 @@ def lower_conv(op, graph, ctx) -> Call:
     _, kh, kw, _ = args.filter_dims
     comment = f"CONV_2D {kh}x{kw} {list(args.input_dims)} -> {list(args.output_dims)} ({kernel})"
     return Call(op.index, "conv2d", comment, _call_args(op, graph, ctx, args, kernel),
-                _arrays(op, ctx, args, "filter"), [kernel])
+                kernel_arrays(op, ctx, args, "filter"), [kernel])
 
 
 def lower_depthwise(op, graph, ctx) -> Call:
@@ -76,7 +77,7 @@ def lower_depthwise(op, graph, ctx) -> Call:
     _, kh, kw, _ = args.filter_dims
     comment = f"DEPTHWISE_CONV_2D {kh}x{kw} {list(args.input_dims)} -> {list(args.output_dims)} ({kernel})"
     call_args = {**_call_args(op, graph, ctx, args, kernel), "inplace": inplace}
-    return Call(op.index, "depthwise", comment, call_args, _arrays(op, ctx, args, "filter"), [kernel])
+    return Call(op.index, "depthwise", comment, call_args, kernel_arrays(op, ctx, args, "filter"), [kernel])
 
 
 def lower_fully_connected(op, graph, ctx) -> Call:
@@ -87,7 +88,7 @@ def lower_fully_connected(op, graph, ctx) -> Call:
                  "input": ctx.offset(op.inputs[0]), "output": ctx.offset(op.outputs[0]),
                  "bias": args.bias is not None}
     comment = f"FULLY_CONNECTED {in_depth} -> {out_depth} x{batches}"
-    return Call(op.index, "fully_connected", comment, call_args, _arrays(op, ctx, args, "weights"),
+    return Call(op.index, "fully_connected", comment, call_args, kernel_arrays(op, ctx, args, "weights"),
                 ["tc_fully_connected_s8"])
 
 
