@@ -26,4 +26,4 @@ def generate(graph, out_dir, plan=None, patch="off"):
     from tinycompiler.codegen.lowering import lower_graph
 
     plan = plan or plan_for_codegen(graph, patch)
-    return write_bundle(lower_graph(graph, plan), out_dir)
+    return write_bundle(lower_graph(plan), out_dir)

@@ -30,11 +30,10 @@ def _io(graph, plan, indices) -> list:
     return specs
 
 
-def lower_graph(graph, plan) -> Program:
-    """One Call per op that needs code (views need none: the plan gave them the same bytes)."""
-    from tinycompiler.passes import codegen_graph
-
-    graph = codegen_graph(graph, plan)  # the graph the plan was made for (PADs folded or not)
+def lower_graph(plan) -> Program:
+    """One Call per op of the graph ``plan`` was made for (views need none: the plan gave them
+    the same bytes)."""
+    graph = plan.graph
     table = lowerers()
     ctx = LowerContext(graph, plan)
     calls = []
@@ -60,6 +59,3 @@ def lower_graph(graph, plan) -> Program:
     return Program(graph.name, calls, plan.arena_bytes, _io(graph, plan, graph.inputs),
                    _io(graph, plan, graph.outputs), plan)
 
-
-def _sanitize(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in name) or "model"

@@ -34,6 +34,9 @@ class MemoryPlan:
     patch: object = None
     #: "input"/"output" -> (offset, bytes) of the dense patch buffers the stage copies into/out of
     patch_buffers: dict = field(default_factory=dict)
+    #: the graph this plan was made for (its op indices are the plan's steps): after codegen
+    #: passes such as PAD folding, it may differ from the model as loaded
+    graph: object = None
 
     def alive_at(self, step: int) -> list:
         """(buffer, offset) pairs alive at ``step``."""
@@ -107,6 +110,7 @@ def plan_memory(graph, scratch_bytes: Optional[Callable] = None, algorithms=None
         steps=steps,
         alive_bytes=alive,
         inplace=inplace_ops,
+        graph=graph,
     )
 
 
@@ -243,4 +247,5 @@ def _plan_patched(graph, scratch_bytes, algorithms, inplace, patch) -> MemoryPla
         inplace=inplace_ops,
         patch=replace(patch, peak_bytes=arena),
         patch_buffers=special,
+        graph=graph,
     )

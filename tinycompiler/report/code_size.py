@@ -29,7 +29,7 @@ def estimate_code_bytes(graph, plan) -> CodeEstimate:
     from tinycompiler.resources import RUNTIME_C
 
     try:
-        program = lower_graph(graph, plan)
+        program = lower_graph(plan)
     except TinyCompilerError as e:
         return CodeEstimate(None, [], f"code size not estimated: {e}")
     sources = sources_for(program.functions)

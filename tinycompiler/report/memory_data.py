@@ -192,13 +192,9 @@ def _shape(graph, op) -> tuple:
 
 
 def scheduled_graph(graph, plan):
-    """The graph whose op indices ``plan`` counts: after the codegen passes (e.g. PADs folded into
-    convolutions) when the plan came from ``plan_for_codegen``, else ``graph`` itself."""
-    try:
-        from tinycompiler.passes import codegen_graph
-    except ImportError:  # a build without codegen passes plans the model as loaded
-        return graph
-    return codegen_graph(graph, plan)
+    """The graph whose op indices ``plan`` counts (after the codegen passes, e.g. PADs folded into
+    convolutions): the one the plan remembers, else ``graph`` itself."""
+    return getattr(plan, "graph", None) or graph
 
 
 def build_memory_report(graph, plan, *, code=None, tflm_arena_bytes=None, board=None) -> MemoryReport:
