@@ -20,6 +20,7 @@ SOURCES = [
     "tc_conv2d_wrapper_s8.c",
     "tc_depthwise_conv2d_s8.c",
     "tc_depthwise_conv2d_3x3_s8.c",
+    "tc_depthwise_conv2d_packed_s8.c",
     "tc_depthwise_conv2d_inplace_s8.c",
     "tc_depthwise_wrapper_s8.c",
     "tc_fully_connected_s8.c",
@@ -59,7 +60,7 @@ class FcParams(ctypes.Structure):
 CONV_KERNELS = ("tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_1x1_s8", "tc_conv2d_rgb_s8",
                 "tc_conv2d_wrapper_s8")
 DW_KERNELS = ("tc_depthwise_conv2d_s8", "tc_depthwise_conv2d_3x3_s8", "tc_depthwise_wrapper_s8",
-              "tc_depthwise_conv2d_inplace_s8")
+              "tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_packed_s8")
 SCRATCH_QUERY = {
     "tc_conv2d_im2col_s8": "tc_conv2d_im2col_s8_scratch_bytes",
     "tc_conv2d_1x1_s8": "tc_conv2d_1x1_s8_scratch_bytes",
@@ -88,7 +89,8 @@ def _i32(a):
 def applies(lib, name, args) -> bool:
     """The fast path's own predicate (True for kernels without one)."""
     fn = {"tc_conv2d_1x1_s8": "tc_conv2d_1x1_s8_applies", "tc_conv2d_rgb_s8": "tc_conv2d_rgb_s8_applies",
-          "tc_depthwise_conv2d_3x3_s8": "tc_depthwise_conv2d_3x3_s8_applies"}.get(name)
+          "tc_depthwise_conv2d_3x3_s8": "tc_depthwise_conv2d_3x3_s8_applies",
+          "tc_depthwise_conv2d_packed_s8": "tc_depthwise_conv2d_packed_s8_applies"}.get(name)
     if fn is None:
         return True
     cls = DwParams if args.kind == "DEPTHWISE_CONV_2D" else ConvParams
@@ -142,6 +144,13 @@ def call(lib, name, args, x, scratch_pad: int = 0):
                ctypes.byref(do), ptr(buf), ptr(scratch))
         if st == 0:
             out = buf.reshape(-1)[:out.size].reshape(out.shape).copy()
+        return st, out
+    if name == "tc_depthwise_conv2d_packed_s8":
+        from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias
+
+        w16, fb = depthwise_packed_weights(args), folded_bias(args)
+        st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df),
+               ptr(w16, ctypes.c_int16), ptr(fb, I32), ctypes.byref(do), ptr(out))
         return st, out
     st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df), ptr(w), bias_p,
            ctypes.byref(do), ptr(out))

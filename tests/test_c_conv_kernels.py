@@ -155,7 +155,7 @@ def test_depthwise_random(lib, case):
 @given(case=dw_cases(kernel=(3, 3), multiplier=1, dilation1=True))
 def test_depthwise_3x3_fast_path_and_inplace(lib, case):
     ran = check_case(lib, case, DW_KERNELS)
-    assert {"tc_depthwise_conv2d_3x3_s8", "tc_depthwise_conv2d_inplace_s8"} <= set(ran)
+    assert {"tc_depthwise_conv2d_3x3_s8", "tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_packed_s8"} <= set(ran)
 
 
 @SETTINGS
@@ -249,3 +249,34 @@ def test_sanitizers():
             % str(Path(__file__).resolve().parent))
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0 and "sanitized OK" in res.stdout, res.stdout[-3000:] + res.stderr[-6000:]
+
+
+def test_fast_requantize():
+    """tc_requantize_fast == tc_requantize (TFLM double rounding) for every QuantizeMultiplier output."""
+    import ctypes
+
+    from c_harness import load_library, ptr
+
+    rlib = load_library([str(Path(__file__).resolve().parent / "qemu" / "requant_check.c")])
+    rng = np.random.default_rng(5)
+    edge = [0, 1, -1, 2, -2, 2**30, -2**30, 2**31 - 1, -2**31, -2**31 + 1, 2**31 - 2]
+    acc = np.concatenate([edge, rng.integers(-2**31, 2**31, 20000), rng.integers(-70000, 70000, 20000),
+                          rng.integers(-300, 300, 600)]).astype(np.int32)
+    mult = np.concatenate([[0, 2**30, 2**31 - 1, 2**30 + 1, 2**31 - 2],
+                           rng.integers(2**30, 2**31, 59)]).astype(np.int32)
+    shifts = np.arange(-31, 8, dtype=np.int32)
+    mm = np.repeat(mult, len(shifts)).astype(np.int32)
+    ss = np.tile(shifts, len(mult)).astype(np.int32)
+    f = rlib.tc_test_requant_mismatches
+    f.restype = ctypes.c_int32
+    bad = f(ptr(acc, ctypes.c_int32), ctypes.c_int32(len(acc)), ptr(mm, ctypes.c_int32), ptr(ss, ctypes.c_int32),
+            ctypes.c_int32(len(mm)))
+    assert bad == 0
+
+
+@SETTINGS
+@given(case=dw_cases(kernel=None, multiplier=1, max_channels=40))
+def test_depthwise_packed_any_geometry(lib, case):
+    """Packed weights + folded bias: every kernel size (unrolled 3x3/5x5/7x7 too), padding, dilation."""
+    ran = check_case(lib, case, DW_KERNELS)
+    assert "tc_depthwise_conv2d_packed_s8" in ran

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import builders  # noqa: E402
 
-from tinycompiler.codegen.weights_layout import kernel_args  # noqa: E402
+from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, kernel_args  # noqa: E402
 from tinycompiler.reference import run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +31,7 @@ RUNTIME = ROOT / "runtime_c"
 KERNEL_SOURCES = [
     "tc_conv2d_s8.c", "tc_conv2d_im2col_s8.c", "tc_conv2d_1x1_s8.c", "tc_conv2d_rgb_s8.c",
     "tc_conv2d_wrapper_s8.c", "tc_depthwise_conv2d_s8.c", "tc_depthwise_conv2d_3x3_s8.c",
+    "tc_depthwise_conv2d_packed_s8.c",
     "tc_depthwise_conv2d_inplace_s8.c", "tc_depthwise_wrapper_s8.c", "tc_fully_connected_s8.c",
 ]
 CFLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2", "-std=c99",
@@ -86,6 +87,12 @@ def random_cases(seed: int) -> list:
             g = builders.fully_connected_graph(gseed, int(rng.integers(1, 4)), int(rng.integers(1, 300)),
                                                int(rng.integers(1, 40)), act, pc, bias)
         cases.append(builders.make_case(g, gseed, f"seed {seed} case {i}"))
+    # the unrolled interiors of the packed depthwise (5x5, 7x7), with a channel tail
+    for k in (5, 7):
+        gseed = int(rng.integers(0, 2**31 - 1))
+        g = builders.depthwise_graph(gseed, k + 4, k + 5, 4 * int(rng.integers(1, 5)) + int(rng.integers(0, 4)), 1,
+                                     k, k, 1, 1, "SAME", pick(*builders.ACTIVATIONS))
+        cases.append(builders.make_case(g, gseed, f"seed {seed} dw{k}x{k}"))
     return cases
 
 
@@ -115,10 +122,15 @@ def vectors_source(cases) -> str:
         out.append(_arr(f"e{i}", "int8_t", want))
         if a.bias is not None:
             out.append(_arr(f"b{i}", "int32_t", a.bias))
+        packed = kind == 1 and p["depth_multiplier"] == 1
+        if packed:
+            out.append(_arr(f"wp{i}", "int16_t", depthwise_packed_weights(a)).replace("] = {", "] __attribute__((aligned(4))) = {"))
+            out.append(_arr(f"fb{i}", "int32_t", folded_bias(a)))
         dims = lambda d: "{" + ",".join(str(int(x)) for x in d) + "}"  # noqa: E731
         entries.append(f"  {{{kind}, {{{','.join(str(int(x)) for x in prm)}}}, {dims(a.input_dims)}, "
                        f"{dims(a.filter_dims)}, {dims(a.output_dims)}, in{i}, w{i}, "
-                       f"{f'b{i}' if a.bias is not None else 'NULL'}, m{i}, s{i}, e{i}}},\n")
+                       f"{f'b{i}' if a.bias is not None else 'NULL'}, m{i}, s{i}, e{i}, "
+                       f"{f'wp{i}, fb{i}' if packed else 'NULL, NULL'}}},\n")
     out.append("#include <stddef.h>\nconst tv_case tv_cases[] = {\n" + "".join(entries) + "};\n")
     out.append(f"const int32_t tv_n_cases = {len(cases)};\n")
     return "".join(out)
@@ -176,7 +188,7 @@ def test_kernels_on_cortex_m4(vectors, dsp):
     kernels = {k for _, k, _, _ in rows}
     # every fast path and every reference ran on the device
     assert {"conv_ref", "conv_im2col", "conv_1x1", "conv_rgb", "conv_wrapper", "dw_ref", "dw_3x3",
-            "dw_wrapper", "dw_inplace", "fc"} <= kernels
+            "dw_wrapper", "dw_inplace", "dw_packed", "fc"} <= kernels
     assert len({c for c, _, _, _ in rows}) == len(cases)
 
 

@@ -141,6 +141,23 @@ tc_status tc_depthwise_conv2d_3x3_s8(const tc_dw_conv_params *params, const tc_p
                                      const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                                      const tc_dims *output_dims, int8_t *output);
 
+/* Packed fast path (what codegen uses for out-of-place DEPTHWISE_CONV_2D with depth_multiplier 1):
+ * any kernel size, stride, dilation and padding. Weights and bias are prepared at compile time
+ * (tinycompiler/codegen/weights_layout.py: depthwise_packed_weights, folded_bias):
+ *   packed_filter  int16 [kh * kw * C], 4-byte aligned, channel-group major: for each full group of
+ *                  four channels (c0..c3 = 4g..4g+3), for each tap t = ky * kw + kx in order, the four
+ *                  weights as (c0, c2, c1, c3) (the lane order SXTB16 gives the input); then for each
+ *                  of the C % 4 tail channels, its kh * kw taps in order;
+ *   folded_bias    int32 [C] (required): bias[c] + input_offset * sum over taps of w[t][c].
+ * Padded taps then contribute zero_point * w (= -input_offset * w), which is what the kernel
+ * multiplies for them, so border pixels stay exact. Output in raster order; no scratch. */
+int tc_depthwise_conv2d_packed_s8_applies(const tc_dw_conv_params *params, const tc_dims *input_dims,
+                                          const tc_dims *filter_dims);
+tc_status tc_depthwise_conv2d_packed_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
+                                        const tc_dims *input_dims, const int8_t *input,
+                                        const tc_dims *filter_dims, const int16_t *packed_filter,
+                                        const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output);
+
 /* Dispatcher: 3x3 fast path when it applies, else the reference. No scratch. */
 tc_status tc_depthwise_wrapper_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
                                   const tc_dims *input_dims, const int8_t *input,

@@ -9,11 +9,35 @@
 #include "tc_dsp.h"
 #include "tc_requant.h"
 
+/* tc_requantize (TFLM's double rounding) in one 32x32->64 multiply-accumulate, for multipliers
+ * 0 <= m < 2^31 (what TFLite's QuantizeMultiplier produces) and right shifts e = -shift >= 2.
+ *
+ * With P = acc * m + 2^30, TFLM computes t = floor(P / 2^31) (SaturatingRoundingDoublingHighMul;
+ * no saturation since m != INT32_MIN) and then rounds t / 2^e half away from zero:
+ * floor((t + 2^(e-1) - [t < 0]) / 2^e). Nested floors of divisions by positive integers compose, and
+ * [t < 0] may be replaced by [acc < 0] (they differ only when 0 <= P <= 2^30, where both give 0), so
+ *   out = floor((acc * m + 2^30 - [acc < 0] * 2^31 + 2^(30+e)) / 2^(31+e))
+ *       = (hi + 2^(e-2)) >> (e-1),  hi = the high word of acc * m + (2^30 - [acc < 0] * 2^31)
+ * (the low word cannot carry into the rounding for e >= 2). |hi| < 2^30, so nothing overflows.
+ * Other shifts fall back to tc_requantize. Checked exhaustively on random and edge values by
+ * tests/test_c_conv_kernels.py::test_fast_requantize. */
+static inline int32_t tc_requantize_fast(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    if (__builtin_expect(shift <= -2, 1)) {
+        const int32_t init = (int32_t)(((uint32_t)acc & 0x80000000u) | 0x40000000u);
+        const int64_t r = (int64_t)init + (int64_t)acc * (int64_t)multiplier;
+        const int32_t hi = (int32_t)((uint64_t)r >> 32);
+        /* (hi + 2^(e-2)) >> (e-1) == ((hi >> (e-2)) + 1) >> 1 (nested floors again) */
+        return ((hi >> (-2 - shift)) + 1) >> 1;
+    }
+    return tc_requantize(acc, multiplier, shift);
+}
+
 /* The common epilogue: requantize, add the output zero point, clamp to the activation range. */
 static inline int8_t tc_conv_output(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
                                     tc_act_range act)
 {
-    const int32_t v = tc_requantize(acc, multiplier, shift) + output_offset;
+    const int32_t v = tc_requantize_fast(acc, multiplier, shift) + output_offset;
     return (int8_t)tc_clamp(v, act.min, act.max);
 }
 

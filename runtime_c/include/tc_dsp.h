@@ -65,6 +65,13 @@ static inline int32_t tc_top16(uint32_t x)
 
 /* SXTB16: sign-extend bytes 0 and 2 into the two int16 lanes. */
 static inline uint32_t tc_sxtb16(uint32_t x) { return (uint32_t)__sxtb16((int32_t)x); }
+/* SXTB16 with its free ROR #8: sign-extend bytes 1 and 3 (GCC does not fuse a rotate into __sxtb16). */
+static inline uint32_t tc_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
 /* SADD16: lane-wise int16 add (wrapping). */
 static inline uint32_t tc_sadd16(uint32_t a, uint32_t b) { return (uint32_t)__sadd16((int32_t)a, (int32_t)b); }
 /* SMLAD: acc + a.bottom * b.bottom + a.top * b.top. */
@@ -80,6 +87,11 @@ static inline uint32_t tc_sxtb16(uint32_t x)
     const int32_t b0 = (int32_t)(int8_t)(uint8_t)(x & 0xFFu);
     const int32_t b2 = (int32_t)(int8_t)(uint8_t)((x >> 16) & 0xFFu);
     return tc_pack16(b0, b2);
+}
+
+static inline uint32_t tc_sxtb16_ror8(uint32_t x)
+{
+    return tc_sxtb16(tc_ror8(x));
 }
 
 static inline uint32_t tc_sadd16(uint32_t a, uint32_t b)
@@ -115,7 +127,7 @@ static inline void tc_load_s8x4_offset(const int8_t *p, uint32_t offset2, uint32
 {
     const uint32_t w = tc_read_u32(p);
     *x02 = tc_sadd16(tc_sxtb16(w), offset2);
-    *x13 = tc_sadd16(tc_sxtb16(tc_ror8(w)), offset2);
+    *x13 = tc_sadd16(tc_sxtb16_ror8(w), offset2);
 }
 
 /* Four int8 values at p widened to int16: *x02 = (p[0], p[2]), *x13 = (p[1], p[3]). */
@@ -123,7 +135,7 @@ static inline void tc_load_s8x4(const int8_t *p, uint32_t *x02, uint32_t *x13)
 {
     const uint32_t w = tc_read_u32(p);
     *x02 = tc_sxtb16(w);
-    *x13 = tc_sxtb16(tc_ror8(w));
+    *x13 = tc_sxtb16_ror8(w);
 }
 
 /* Widen n int8 values to int16 with `offset` added, into dst in the "reordered" layout that the

@@ -87,6 +87,10 @@ static void run_depthwise(int32_t i, const tv_case *tc)
         RUN("dw_3x3", tc_depthwise_conv2d_3x3_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
                                                  &tc->out, out_buf));
     }
+    if (tc->packed_filter != NULL && tc_depthwise_conv2d_packed_s8_applies(&p, &tc->in, &tc->filt)) {
+        RUN("dw_packed", tc_depthwise_conv2d_packed_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->packed_filter,
+                                                       tc->folded_bias, &tc->out, out_buf));
+    }
     RUN("dw_wrapper", tc_depthwise_wrapper_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
                                               &tc->out, out_buf));
     if (p.depth_multiplier == 1 && tc->out.h * tc->out.w <= tc->in.h * tc->in.w) {

@@ -86,6 +86,42 @@ def depthwise_weights(filter_1hwc: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(filter_1hwc, dtype=np.int8))
 
 
+def interleave4(a: np.ndarray) -> np.ndarray:
+    """Along the last axis, each full group of four (x0, x1, x2, x3) becomes (x0, x2, x1, x3): the lane
+    order SXTB16 / SXTB16 ROR #8 give four int8 inputs; the n % 4 tail stays in place."""
+    a = np.array(a, copy=True)
+    n4 = a.shape[-1] // 4 * 4
+    g = a[..., :n4].reshape(*a.shape[:-1], n4 // 4, 4)
+    a[..., :n4] = g[..., [0, 2, 1, 3]].reshape(*a.shape[:-1], n4)
+    return a
+
+
+def depthwise_packed_weights(args: KernelArgs) -> np.ndarray:
+    """int16 [kh * kw * C] weights of tc_depthwise_conv2d_packed_s8 (see tc_conv.h)."""
+    _, kh, kw, c = args.filter_dims
+    w = np.asarray(args.weights, np.int16).reshape(kh * kw, c)
+    c4 = c // 4 * 4
+    groups = interleave4(w[:, :c4]).reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).reshape(-1)
+    tail = w[:, c4:].T.reshape(-1)
+    return np.ascontiguousarray(np.concatenate([groups, tail]).astype(np.int16))
+
+
+def folded_bias(args: KernelArgs) -> np.ndarray:
+    """int32 bias with the input offset folded in: bias[o] + input_offset * sum of output o's weights.
+
+    Conv / FC weights are [O, ...] (sum over everything but O); depthwise [1, kh, kw, C] (sum over taps).
+    """
+    w = np.asarray(args.weights, np.int64)
+    if args.kind == "DEPTHWISE_CONV_2D":
+        sums = w.reshape(-1, w.shape[-1]).sum(axis=0)
+    else:
+        sums = w.reshape(w.shape[0], -1).sum(axis=1)
+    bias = np.zeros(len(sums), np.int64) if args.bias is None else np.asarray(args.bias, np.int64)
+    folded = bias + int(args.params["input_offset"]) * sums
+    # int32 accumulators wrap the same whatever the order of the additions: wrap like them
+    return np.ascontiguousarray(((folded + 2**31) % 2**32 - 2**31).astype(np.int32))
+
+
 def conv2d_args(op, graph) -> KernelArgs:
     x, w, out, bias, base = _common(op, graph)
     o, kh, kw, ci = (int(d) for d in w.shape)

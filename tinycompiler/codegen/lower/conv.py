@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinycompiler.codegen.program import Call
-from tinycompiler.codegen.weights_layout import kernel_args
+from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, kernel_args
 
 
 def conv_kernel(args) -> str:
@@ -43,7 +43,16 @@ def depthwise_kernel(args) -> str:
     return "tc_depthwise_conv2d_s8"
 
 
-def kernelkernel_arrays(op, ctx, args, weights_role):
+def depthwise_fast_kernel(args) -> str:
+    """The kernel of a layer-by-layer, out-of-place DEPTHWISE_CONV_2D: the packed fast path (compile-time
+    int16 weights, folded bias) for depth multiplier 1, else :func:`depthwise_kernel`'s choice.
+    (:func:`depthwise_kernel` keeps the kernels that read the model's own weight bytes.)"""
+    if args.params["depth_multiplier"] == 1:
+        return "tc_depthwise_conv2d_packed_s8"
+    return depthwise_kernel(args)
+
+
+def kernel_arrays(op, ctx, args, weights_role):
     """The const arrays a conv-family call reads: weights, per-channel multiplier/shift, bias."""
     arrays = [ctx.array(op, weights_role, args.weights, np.int8),
               ctx.array(op, "mult", args.multiplier, np.int32),
@@ -73,11 +82,20 @@ def lower_conv(op, graph, ctx) -> Call:
 def lower_depthwise(op, graph, ctx) -> Call:
     args = kernel_args(op, graph)
     inplace = ctx.offset(op.inputs[0]) == ctx.offset(op.outputs[0])
-    kernel = "tc_depthwise_conv2d_inplace_s8" if inplace else depthwise_kernel(args)
+    kernel = "tc_depthwise_conv2d_inplace_s8" if inplace else depthwise_fast_kernel(args)
     _, kh, kw, _ = args.filter_dims
     comment = f"DEPTHWISE_CONV_2D {kh}x{kw} {list(args.input_dims)} -> {list(args.output_dims)} ({kernel})"
-    call_args = {**_call_args(op, graph, ctx, args, kernel), "inplace": inplace}
-    return Call(op.index, "depthwise", comment, call_args, kernel_arrays(op, ctx, args, "filter"), [kernel])
+    call_args = {**_call_args(op, graph, ctx, args, kernel), "inplace": inplace,
+                 "packed": kernel == "tc_depthwise_conv2d_packed_s8"}
+    if call_args["packed"]:
+        arrays = [ctx.array(op, "filter", depthwise_packed_weights(args), np.int16),
+                  ctx.array(op, "mult", args.multiplier, np.int32),
+                  ctx.array(op, "shift", args.shift, np.int32),
+                  ctx.array(op, "bias", folded_bias(args), np.int32)]
+        call_args["bias"] = True
+    else:
+        arrays = kernel_arrays(op, ctx, args, "filter")
+    return Call(op.index, "depthwise", comment, call_args, arrays, [kernel])
 
 
 def lower_fully_connected(op, graph, ctx) -> Call:

@@ -1,0 +1,195 @@
+"""Kernel speed on an emulated Cortex-M4 (QEMU mps2-an386): ours vs TFLM + CMSIS-NN, in exact instructions.
+
+Each case is a single-layer int8 model (tests/builders.py graphs: random weights and quantization,
+fixed seed) or a whole model from ../shared/models, run through the real pipeline: generate C ->
+PlatformIO / arm-none-eabi-gcc -O2 (cortex-m4, hard float) -> QEMU with ``-icount shift=7`` and the
+serial harness, which reports timer0 ticks per Invoke and per layer. Instructions are exact
+(round(ticks * 40 / 128)); QEMU has no timing model, so these are instructions, not cycles.
+
+Every run is checked bit-exact against the numpy reference interpreter (itself held bit-exact with
+TFLM). The TFLM + CMSIS-NN column is the instructions of one whole Invoke() measured the same way
+(TFLM 90b983c + CMSIS-NN 4ab83cc, cortex-m4+fp, gcc 12.2). Kernel flash is the sum of the ELF
+symbol sizes (``arm-none-eabi-nm --size-sort``) of the conv-family kernels linked in.
+
+    .venv/bin/python benchmarks/kernels.py [--only NAME ...] [--no-models] [--opt O2|Os]
+
+prints a table and writes benchmarks/results/kernels.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import builders  # noqa: E402
+
+MODELS_DIR = ROOT.parent / "shared" / "models"
+RESULTS = ROOT / "benchmarks" / "results" / "kernels.json"
+SEED = 1234
+BOARD = "mps2-an386"
+GOAL = 1.3
+
+# symbols of the conv-family kernels (runtime_c) and of per-layer specialised kernels (tcs_*)
+KERNEL_SYMBOL = re.compile(r"^(tc_conv|tc_depthwise|tc_fully_connected|tc_dw_|tc_fc_|tc_pw_|tcs_)")
+
+
+def _layer_cases():
+    b = builders
+    return [
+        ("conv1x1 48x48x16->32 relu", lambda: b.conv2d_graph(SEED, 48, 48, 16, 32, 1, 1, 1, 1, "SAME", "RELU"),
+         4_666_521),
+        ("conv3x3 24x24x16->32 same", lambda: b.conv2d_graph(SEED, 24, 24, 16, 32, 3, 3, 1, 1, "SAME"), 5_671_688),
+        ("conv3x3 s2 96x96x3->16", lambda: b.conv2d_graph(SEED, 96, 96, 3, 16, 3, 3, 2, 1, "SAME"), 4_745_694),
+        ("dw3x3 48x48x32 s1", lambda: b.depthwise_graph(SEED, 48, 48, 32, 1, 3, 3, 1, 1, "SAME"), 5_463_012),
+        ("dw3x3 48x48x32 s2", lambda: b.depthwise_graph(SEED, 48, 48, 32, 1, 3, 3, 2, 1, "SAME"), 1_366_420),
+        ("dw5x5 24x24x96", lambda: b.depthwise_graph(SEED, 24, 24, 96, 1, 5, 5, 1, 1, "SAME"), 12_847_793),
+        ("dw7x7 24x24x96", lambda: b.depthwise_graph(SEED, 24, 24, 96, 1, 7, 7, 1, 1, "SAME"), None),
+        ("fc 256->128", lambda: b.fully_connected_graph(SEED, 1, 256, 128), 69_290),
+    ]
+
+
+MODELS = [
+    ("kws", "mlperftiny_kws_dscnn_int8.tflite", 7_697_899),
+    ("resnet8", "mlperftiny_ic_resnet8_cifar10_int8.tflite", 29_861_677),
+    ("person_detect", "tflm_person_detect_mobilenetv1_96_int8.tflite", 22_928_454),
+    ("micro_speech", "tflm_micro_speech_int8.tflite", 1_495_333),
+    ("mcunet_vww", "tinyengine_mcunet_vww.tflite", 48_626_114),
+    ("mobilenetv2_0.35_64", "keras_mobilenetv2_a0.35_64_int8.tflite", 21_071_135),
+]
+
+
+def kernel_flash(elf) -> tuple:
+    """(bytes, {symbol: bytes}) of the conv-family kernel symbols in ``elf``."""
+    if not elf:
+        return 0, {}
+    out = subprocess.run(["arm-none-eabi-nm", "--size-sort", "-S", str(elf)], capture_output=True,
+                         text=True, check=True).stdout
+    syms = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2] in "tTrR" and KERNEL_SYMBOL.match(parts[3]):
+            syms[parts[3]] = int(parts[1], 16)
+    return sum(syms.values()), syms
+
+
+def measure(name, graph, inputs, ref_instr, opt="O2") -> dict:
+    from tinycompiler.analysis import analyze
+    from tinycompiler.reference import run as ref_run
+    from tinycompiler.targets import get_target
+
+    target = get_target(BOARD)
+    if opt != "O2":
+        import tinycompiler.harness.firmware as fwmod
+        _force_opt(fwmod, opt)
+    t0 = time.time()
+    try:
+        result = target.run(graph, inputs)
+    finally:
+        target.close()
+    want = ref_run(graph, inputs)
+    exact = all(np.array_equal(np.asarray(got).reshape(-1), np.asarray(want[t]).reshape(-1))
+                for got, t in zip(result.outputs, graph.outputs))
+    m = result.metrics
+    macs = sum(layer.macs for layer in analyze(graph).layers)
+    flash, syms = kernel_flash(m.get("elf"))
+    instr = int(m["instructions"])
+    row = {"case": name, "macs": macs, "instructions": instr, "macs_per_instruction": macs / instr if instr else 0,
+           "kernel_flash_bytes": flash, "kernel_symbols": syms, "flash_bytes": m["flash_bytes"],
+           "tflm_cmsis_nn_instructions": ref_instr,
+           "speedup": (ref_instr / instr) if ref_instr else None, "bit_exact": bool(exact),
+           "layers": m["layers"], "seconds": round(time.time() - t0, 1),
+           "note": "QEMU -icount: instructions, not cycles"}
+    return row
+
+
+def _force_opt(fwmod, opt):  # pragma: no cover - optional -Os runs
+    import tinycompiler.boards.project as project
+
+    orig = project.write_project
+
+    def write_project(*a, **k):
+        k["opt"] = opt
+        return orig(*a, **k)
+
+    fwmod_write = getattr(fwmod, "write_project", None)
+    project.write_project = write_project
+    if fwmod_write is not None:
+        fwmod.write_project = write_project
+
+
+def print_table(rows):
+    print(f"{'case':<28} {'MACs':>11} {'ours (instr)':>13} {'MAC/instr':>9} {'TFLM+CMSIS-NN':>14} "
+          f"{'speed-up':>8} {'kernel flash':>12} {'exact':>5}")
+    for r in rows:
+        ref = f"{r['tflm_cmsis_nn_instructions']:,}" if r["tflm_cmsis_nn_instructions"] else "-"
+        sp = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
+        print(f"{r['case']:<28} {r['macs']:>11,} {r['instructions']:>13,} {r['macs_per_instruction']:>9.3f} "
+              f"{ref:>14} {sp:>8} {r['kernel_flash_bytes']:>12,} {'yes' if r['bit_exact'] else 'NO':>5}")
+    print("(QEMU -icount on mps2-an386: exact instructions per Invoke, not cycles)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", help="substrings of case names to run")
+    ap.add_argument("--no-models", action="store_true")
+    ap.add_argument("--no-layers", action="store_true")
+    ap.add_argument("--opt", default="O2", choices=("O2", "Os"))
+    ap.add_argument("--layers", action="store_true", help="print per-layer counts of whole models")
+    args = ap.parse_args(argv)
+
+    from tinycompiler.frontends import load_model
+    from tinycompiler.tensor_io import random_inputs
+
+    cases = []
+    if not args.no_layers:
+        for name, build, ref in _layer_cases():
+            cases.append((name, build, ref, "layer"))
+    if not args.no_models:
+        for name, fname, ref in MODELS:
+            cases.append((name, (lambda f=fname: load_model(str(MODELS_DIR / f))), ref, "model"))
+    if args.only:
+        cases = [c for c in cases if any(s in c[0] for s in args.only)]
+
+    rows = []
+    for name, build, ref, kind in cases:
+        graph = build()
+        inputs = builders.random_inputs(graph, np.random.default_rng(SEED)) if kind == "layer" \
+            else random_inputs(graph, 0)
+        row = measure(name, graph, inputs, ref, args.opt)
+        row["kind"] = kind
+        rows.append(row)
+        print(f"{name}: {row['instructions']:,} instructions, exact={row['bit_exact']} ({row['seconds']} s)",
+              flush=True)
+        if args.layers and kind == "model":
+            for layer in row["layers"]:
+                print(f"   {layer['layer']:>3} {layer['instructions']:>12,}  {layer['what']}")
+    print()
+    print_table(rows)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    old = {}
+    if RESULTS.exists() and args.only:
+        old = {r["case"]: r for r in json.loads(RESULTS.read_text()).get("rows", [])}
+    for r in rows:
+        old[r["case"]] = r
+    RESULTS.write_text(json.dumps({"board": BOARD, "opt": args.opt, "unit": "instructions",
+                                   "goal_speedup": GOAL, "rows": list(old.values())}, indent=1))
+    bad = [r["case"] for r in rows if not r["bit_exact"]]
+    if bad:
+        print("NOT BIT-EXACT:", ", ".join(bad))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
