@@ -91,25 +91,34 @@ def plan_memory(graph, scratch_bytes: Optional[Callable] = None, algorithms=None
         return _plan_patched(graph, scratch_bytes, algorithms, inplace, patch)
     buffers, inplace_ops = collect_buffers(graph, scratch_bytes, inplace)
     name, offsets = best_placement(buffers, algorithms)
-    tensor_offsets, scratch = {}, {}
+    return _assemble(graph, buffers, offsets, name, inplace_ops)
+
+
+def _assemble(graph, buffers, offsets, algorithm, inplace_ops, patch=None) -> MemoryPlan:
+    """The MemoryPlan of placed ``buffers``: absolute tensor offsets, scratch, bytes alive per step."""
+    tensor_offsets, scratch, special = {}, {}, {}
     for b, off in zip(buffers, offsets):
         for t in b.tensors:
             tensor_offsets[t] = off + b.offset_of(t)
         if b.kind == "scratch":
             scratch[int(b.name[2:].split(".")[0])] = (off, b.size)
+        if b.name in ("patch.input", "patch.output"):
+            special[b.name.split(".")[1]] = (off, b.size)
     steps = len(graph.ops)
-    alive = [sum(b.size for b in buffers if b.start <= s <= b.end) for s in range(steps)]
+    arena = arena_size(buffers, offsets)
     return MemoryPlan(
-        arena_bytes=arena_size(buffers, offsets),
+        arena_bytes=arena,
         tensor_offsets=tensor_offsets,
         scratch=scratch,
         buffers=buffers,
         offsets=offsets,
-        algorithm=name,
+        algorithm=algorithm,
         lower_bound_bytes=lower_bound(buffers),
         steps=steps,
-        alive_bytes=alive,
+        alive_bytes=[sum(b.size for b in buffers if b.start <= s <= b.end) for s in range(steps)],
         inplace=inplace_ops,
+        patch=None if patch is None else replace(patch, peak_bytes=arena),
+        patch_buffers=special,
         graph=graph,
     )
 
@@ -223,29 +232,4 @@ def _plan_patched(graph, scratch_bytes, algorithms, inplace, patch) -> MemoryPla
         name, offsets = _tail_placement(buffers, tails)
     else:
         name, offsets = best_placement(buffers, algorithms)
-    tensor_offsets, scratch, special = {}, {}, {}
-    for b, off in zip(buffers, offsets):
-        for t in b.tensors:
-            tensor_offsets[t] = off + b.offset_of(t)
-        if b.kind == "scratch":
-            scratch[int(b.name[2:].split(".")[0])] = (off, b.size)
-        if b.name in ("patch.input", "patch.output"):
-            special[b.name.split(".")[1]] = (off, b.size)
-    steps = len(graph.ops)
-    alive = [sum(b.size for b in buffers if b.start <= s <= b.end) for s in range(steps)]
-    arena = arena_size(buffers, offsets)
-    return MemoryPlan(
-        arena_bytes=arena,
-        tensor_offsets=tensor_offsets,
-        scratch=scratch,
-        buffers=buffers,
-        offsets=offsets,
-        algorithm=name,
-        lower_bound_bytes=lower_bound(buffers),
-        steps=steps,
-        alive_bytes=alive,
-        inplace=inplace_ops,
-        patch=replace(patch, peak_bytes=arena),
-        patch_buffers=special,
-        graph=graph,
-    )
+    return _assemble(graph, buffers, offsets, name, inplace_ops, patch)
