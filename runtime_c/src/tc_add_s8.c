@@ -1,4 +1,5 @@
 /* ADD int8 with TFLM's broadcasting and fused activation (reference_integer_ops::AddFunc). */
+#include "tc_broadcast_walk.h"
 #include "tc_ops.h"
 #include "tc_requant.h"
 
@@ -22,32 +23,17 @@ static inline int8_t add_one(const tc_add_params *p, int8_t a, int8_t b)
 void tc_add_s8(const tc_add_params *p, const tc_broadcast *b, const int8_t *in1,
                const int8_t *in2, int8_t *out)
 {
-    const int rank = (int)b->rank;
-    const int32_t inner = b->out_dims[rank - 1];
-    const int32_t is1 = b->in1_strides[rank - 1];
-    const int32_t is2 = b->in2_strides[rank - 1];
-    int32_t idx[TC_MAX_DIMS] = {0};
-    int32_t outer = 1;
-    int32_t off1 = 0, off2 = 0, o, i;
-    int d;
-    for (d = 0; d < rank - 1; ++d) {
-        outer *= b->out_dims[d];
-    }
-    for (o = 0; o < outer; ++o) {
-        const int8_t *a = in1 + off1;
-        const int8_t *c = in2 + off2;
-        for (i = 0; i < inner; ++i) {
+    const int32_t inner = b->out_dims[b->rank - 1];
+    const int32_t is1 = b->in1_strides[b->rank - 1];
+    const int32_t is2 = b->in2_strides[b->rank - 1];
+    tc_broadcast_walk w;
+    tc_broadcast_walk_start(&w, b);
+    for (int32_t r = 0; r < w.rows; ++r) {
+        const int8_t *a = in1 + w.off1;
+        const int8_t *c = in2 + w.off2;
+        for (int32_t i = 0; i < inner; ++i) {
             *out++ = add_one(p, a[i * is1], c[i * is2]);
         }
-        for (d = rank - 2; d >= 0; --d) {
-            off1 += b->in1_strides[d];
-            off2 += b->in2_strides[d];
-            if (++idx[d] < b->out_dims[d]) {
-                break;
-            }
-            off1 -= b->in1_strides[d] * b->out_dims[d];
-            off2 -= b->in2_strides[d] * b->out_dims[d];
-            idx[d] = 0;
-        }
+        tc_broadcast_walk_next(&w);
     }
 }
