@@ -3,7 +3,10 @@ quantized to int8 with tinycompiler's PyTorch frontend.
 
 Run ``python examples/mcunet_digits/mcunet_digits.py --out build/mcunet_digits`` to train, write
 ``model.pt2`` (torch.export), ``calib.npy`` (calibration inputs, NCHW), ``test_x.npy`` /
-``test_y.npy`` (the fixed test split) and ``model.tflite``, and print float vs int8 accuracy.
+``test_y.npy`` (the fixed test split), ``test.npz`` (the split quantized for the int8 input, for
+``tinyc eval``) and ``model.tflite``, print float vs int8 accuracy, then compile the model for the
+emulated board (``--board``, default mps2-an386; ``--board none`` stops at the host), run the test
+digits on it under QEMU and print on-device top-1, agreement with TFLM, instructions and arena.
 The tests import :func:`build_model`, :func:`load_digits_split`, :func:`train` and
 :func:`int8_accuracy` from here.
 """
@@ -36,9 +39,11 @@ def load_digits_split():
     return tx, ty, vx, vy
 
 
-def build_model():
+def build_model(seed: int = 0):
     """Stem conv, three inverted residual blocks (3x3, 5x5 stride 2, 7x7 with squeeze-excite and
-    hardswish), a 1x1 head, global average pooling and a Linear classifier."""
+    hardswish), a 1x1 head, global average pooling and a Linear classifier; weights initialised
+    from ``seed`` (so that the same command gives the same model and the same numbers)."""
+    import torch
     import torch.nn as nn
 
     class SqueezeExcite(nn.Module):
@@ -85,6 +90,7 @@ def build_model():
         def forward(self, x):
             return self.classifier(self.pool(self.head(self.blocks(self.stem(x)))))
 
+    torch.manual_seed(seed)
     return MCUNetDigits()
 
 
@@ -137,12 +143,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="build/mcunet_digits", help="directory for model.pt2, calib.npy, model.tflite")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--calib-method", default="minmax", choices=["minmax", "percentile", "mse"])
+    p.add_argument("--board", default="mps2-an386", help="board to evaluate on (see `tinyc boards`); none: skip")
+    p.add_argument("--limit", type=int, help="evaluate only the first N test digits on the board")
     args = p.parse_args(argv)
 
     import torch
 
     from tinycompiler.frontends.tflite.writer import save_tflite
-    from tinycompiler.frontends.torch import convert
+    from tinycompiler.frontends.torch import convert, quantize_input
 
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -158,9 +166,27 @@ def main(argv=None) -> int:
     np.save(out / "test_y.npy", vy)
     graph = convert(out / "model.pt2", calib, calib_method=args.calib_method)
     save_tflite(graph, out / "model.tflite")
+    # the int8 model's own input: NHWC, quantized with its input scale/zero point (tinyc eval's x_int8)
+    x_int8 = np.stack([quantize_input(graph, xi[None])[0] for xi in vx])
+    np.savez(out / "test.npz", x_int8=x_int8, y=vy)
     fa, qa = float_accuracy(model, vx, vy), int8_accuracy(graph, vx, vy)
-    print(f"float accuracy {fa:.2f} %, int8 accuracy {qa:.2f} % on {len(vy)} test digits")
-    print(f"wrote {out / 'model.pt2'}, {out / 'calib.npy'}, {out / 'model.tflite'}")
+    print(f"float top-1 {fa:.2f} %, int8 (reference) top-1 {qa:.2f} % on {len(vy)} test digits")
+    print(f"wrote {out / 'model.pt2'}, {out / 'calib.npy'}, {out / 'model.tflite'}, {out / 'test.npz'}")
+    if args.board == "none":
+        return 0
+
+    from on_device import evaluate_on_board
+
+    n = len(vy) if args.limit is None else min(args.limit, len(vy))
+    t0 = time.time()
+    ev = evaluate_on_board(graph, (out / "model.tflite").read_bytes(), x_int8[:n], vy[:n], args.board)
+    print(f"on {args.board} (QEMU): top-1 {ev.top1:.2f} % on {n} digits; TFLM {ev.top1_tflm:.2f} % "
+          f"({time.time() - t0:.1f} s)")
+    print(f"agreement with TFLM: {ev.bit_exact}/{n} outputs bit-exact, {ev.same_top1}/{n} same top-1")
+    lo, hi = ev.instructions_range
+    print(f"instructions per inference {ev.instructions} (mean; {lo}..{hi}), arena {ev.arena_bytes} B, "
+          f"firmware flash {ev.flash_bytes} B")
+    print(f"on-device minus float top-1: {ev.top1 - fa:+.2f} points")
     return 0
 
 
