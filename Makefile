@@ -7,7 +7,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 APT_PKGS := gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEMO_MODEL ?= ../shared/models/tinyengine_mcunet_vww.tflite
+DEMO_MODEL ?= examples/models/mcunet_vww1_80.tflite
 PYTEST_ARGS ?=
 
 .PHONY: setup toolchain demo test clean
@@ -29,9 +29,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test,torch]'
 	touch $@
 
+# The bundled MCUNet VWW model on the emulated Cortex-M4: the memory report (patch-based), then
+# the firmware built with PlatformIO, booted in QEMU, driven over serial and checked against TFLM.
 demo: setup
-	$(VENV)/bin/tinyc inspect $(DEMO_MODEL)
-	$(VENV)/bin/tinyc verify $(DEMO_MODEL) --board reference --samples 2
+	$(VENV)/bin/tinyc plan $(DEMO_MODEL) --board mps2-an386 --patch auto --html build/demo/memory.html
+	$(PY) examples/vww_patch/vww_patch.py
+	@echo "memory report with pictures: build/demo/memory.html"
 
 test: setup
 	$(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
