@@ -17,16 +17,23 @@ SOURCES = [
     "tc_conv2d_im2col_s8.c",
     "tc_conv2d_1x1_s8.c",
     "tc_conv2d_rgb_s8.c",
+    "tc_conv2d_c1_s8.c",
     "tc_conv2d_wrapper_s8.c",
     "tc_depthwise_conv2d_s8.c",
     "tc_depthwise_conv2d_3x3_s8.c",
     "tc_depthwise_conv2d_packed_s8.c",
     "tc_depthwise_conv2d_inplace_s8.c",
+    "tc_depthwise_conv2d_inplace_packed_s8.c",
     "tc_depthwise_wrapper_s8.c",
     "tc_fully_connected_s8.c",
 ]
 
 I32 = ctypes.c_int32
+
+try:
+    from tinycompiler.plan.inplace import ring_pixels as ring_pixels_py
+except ImportError:  # pragma: no cover
+    ring_pixels_py = None
 
 
 class Dims(ctypes.Structure):
@@ -58,9 +65,10 @@ class FcParams(ctypes.Structure):
 
 
 CONV_KERNELS = ("tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_1x1_s8", "tc_conv2d_rgb_s8",
-                "tc_conv2d_wrapper_s8")
+                "tc_conv2d_wrapper_s8", "tc_conv2d_c1_s8")
 DW_KERNELS = ("tc_depthwise_conv2d_s8", "tc_depthwise_conv2d_3x3_s8", "tc_depthwise_wrapper_s8",
-              "tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_packed_s8")
+              "tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_packed_s8",
+              "tc_depthwise_conv2d_inplace_packed_s8")
 SCRATCH_QUERY = {
     "tc_conv2d_im2col_s8": "tc_conv2d_im2col_s8_scratch_bytes",
     "tc_conv2d_1x1_s8": "tc_conv2d_1x1_s8_scratch_bytes",
@@ -89,6 +97,7 @@ def _i32(a):
 def applies(lib, name, args) -> bool:
     """The fast path's own predicate (True for kernels without one)."""
     fn = {"tc_conv2d_1x1_s8": "tc_conv2d_1x1_s8_applies", "tc_conv2d_rgb_s8": "tc_conv2d_rgb_s8_applies",
+          "tc_conv2d_c1_s8": "tc_conv2d_c1_s8_applies",
           "tc_depthwise_conv2d_3x3_s8": "tc_depthwise_conv2d_3x3_s8_applies",
           "tc_depthwise_conv2d_packed_s8": "tc_depthwise_conv2d_packed_s8_applies"}.get(name)
     if fn is None:
@@ -121,7 +130,7 @@ def call(lib, name, args, x, scratch_pad: int = 0):
         return st, out
     if args.kind == "CONV_2D":
         p = _struct(ConvParams, args.params)
-        if name == "tc_conv2d_s8":
+        if name in ("tc_conv2d_s8", "tc_conv2d_c1_s8"):
             st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df), ptr(w),
                    bias_p, ctypes.byref(do), ptr(out))
             return st, out
@@ -145,12 +154,45 @@ def call(lib, name, args, x, scratch_pad: int = 0):
         if st == 0:
             out = buf.reshape(-1)[:out.size].reshape(out.shape).copy()
         return st, out
+    if name == "tc_depthwise_conv2d_inplace_packed_s8":
+        # every variant: four-channel ring (4R bytes) and one-channel ring (R bytes), with and without
+        # the folded requantization; all must agree, and R must be what the planner computes
+        from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, requant_table
+
+        w16, fb, rq = depthwise_packed_weights(args), folded_bias(args), requant_table(args)
+        ring = lib.tc_depthwise_inplace_ring_pixels(ctypes.byref(p), ctypes.byref(di), ctypes.byref(do))
+        if ring_pixels_py is not None:
+            win = {"sh": args.params["stride_h"], "sw": args.params["stride_w"], "top": args.params["pad_top"],
+                   "left": args.params["pad_left"]}
+            if ring_pixels_py(args.input_dims, args.output_dims, win) != ring:
+                return -101, out
+        results = []
+        for nbytes in (4 * ring, ring):
+            for rq_p in ([None] + ([ptr(rq, I32)] if rq is not None else [])):
+                buf = x.copy()
+                scratch = np.zeros(nbytes + scratch_pad, dtype=np.int8)
+                st = f(ctypes.byref(p), ctypes.byref(quant), rq_p, ctypes.byref(di), ctypes.byref(df),
+                       ptr(w16, ctypes.c_int16), ptr(fb, I32), ctypes.byref(do), ptr(buf), ptr(scratch), I32(nbytes))
+                got = buf.reshape(-1)[:out.size].reshape(out.shape).copy()
+                results.append((st, got))
+        st0, got0 = results[0]
+        if any(st_ != st0 or not np.array_equal(g, got0) for st_, g in results):
+            bad = [(st_, g) for st_, g in results if st_ != st0 or not np.array_equal(g, got0)][0]
+            return -102, bad[1]
+        return st0, got0
     if name == "tc_depthwise_conv2d_packed_s8":
-        from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias
+        from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, requant_table
 
         w16, fb = depthwise_packed_weights(args), folded_bias(args)
-        st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df),
+        st = f(ctypes.byref(p), ctypes.byref(quant), None, ctypes.byref(di), ptr(x), ctypes.byref(df),
                ptr(w16, ctypes.c_int16), ptr(fb, I32), ctypes.byref(do), ptr(out))
+        rq = requant_table(args)
+        if rq is not None:  # the folded requantization must give the same bytes
+            out2 = np.zeros_like(out)
+            st2 = f(ctypes.byref(p), ctypes.byref(quant), ptr(rq, I32), ctypes.byref(di), ptr(x),
+                    ctypes.byref(df), ptr(w16, ctypes.c_int16), ptr(fb, I32), ctypes.byref(do), ptr(out2))
+            if st2 != st or not np.array_equal(out, out2):
+                return -100, out2
         return st, out
     st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df), ptr(w), bias_p,
            ctypes.byref(do), ptr(out))

@@ -49,7 +49,7 @@ def check_case(lib, case, kernels):
     for name in kernels:
         if not applies(lib, name, args):
             continue
-        if name == "tc_depthwise_conv2d_inplace_s8" and not depthwise_inplace_ok(args):
+        if name.startswith("tc_depthwise_conv2d_inplace") and not depthwise_inplace_ok(args):
             continue
         st_, got = call(lib, name, args, case.inputs[0])
         assert st_ == 0, f"{name} refused {case!r}"
@@ -114,6 +114,13 @@ def dw_cases(draw, kernel=None, multiplier=None, dilation1=False, max_hw=12, max
 
 
 @SETTINGS
+@given(case=conv_cases(cin=1))
+def test_conv_one_channel_fast_path(lib, case):
+    ran = check_case(lib, case, CONV_KERNELS)
+    assert "tc_conv2d_c1_s8" in ran or case.graph.ops[0].attrs.get("dilation_w", 1) != 1
+
+
+@SETTINGS
 @given(case=builders.st_conv2d())
 def test_conv_all_paths_random(lib, case):
     ran = check_case(lib, case, CONV_KERNELS)
@@ -162,7 +169,7 @@ def test_depthwise_3x3_fast_path_and_inplace(lib, case):
 @given(case=dw_cases(multiplier=1))
 def test_depthwise_inplace_any_geometry(lib, case):
     ran = check_case(lib, case, DW_KERNELS)
-    assert "tc_depthwise_conv2d_inplace_s8" in ran
+    assert {"tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_inplace_packed_s8"} <= set(ran)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -280,3 +287,42 @@ def test_depthwise_packed_any_geometry(lib, case):
     """Packed weights + folded bias: every kernel size (unrolled 3x3/5x5/7x7 too), padding, dilation."""
     ran = check_case(lib, case, DW_KERNELS)
     assert "tc_depthwise_conv2d_packed_s8" in ran
+
+
+def test_folded_requantize():
+    """tc_rq_output (folded constants of weights_layout.requant_table) == tc_requantize + zero point,
+    for every shift and zero point the folded form accepts."""
+    import ctypes
+    from types import SimpleNamespace
+
+    from c_harness import load_library, ptr
+
+    from tinycompiler.codegen.weights_layout import requant_table
+
+    rlib = load_library([str(Path(__file__).resolve().parent / "qemu" / "requant_check.c")])
+    rng = np.random.default_rng(7)
+    edge = [0, 1, -1, 2, -2, 2**30, -2**30, 2**31 - 1, -2**31, -2**31 + 1, 2**31 - 2]
+    acc = np.concatenate([edge, rng.integers(-2**31, 2**31, 5000), rng.integers(-70000, 70000, 5000),
+                          rng.integers(-300, 300, 600)]).astype(np.int32)
+    rows, mults, shifts, zps = [], [], [], []
+    for m in [0, 2**30, 2**31 - 1, 2**30 + 1, *rng.integers(2**30, 2**31, 12)]:
+        for sh in range(-31, 2):
+            for zp in (-128, -1, 0, 5, 127):
+                args = SimpleNamespace(multiplier=np.array([m]), shift=np.array([sh]), params={"output_offset": zp})
+                t = requant_table(args)
+                if t is None:
+                    assert sh > -2 or sh < -23, (m, sh, zp)
+                    continue
+                rows.append(t[0])
+                mults.append(m)
+                shifts.append(sh)
+                zps.append(zp)
+    assert len(rows) > 1000
+    i32 = lambda a: np.ascontiguousarray(np.asarray(a, np.int32))  # noqa: E731
+    rows, mults, shifts, zps = i32(rows), i32(mults), i32(shifts), i32(zps)
+    f = rlib.tc_test_rq_mismatches
+    f.restype = ctypes.c_int32
+    bad = f(ptr(acc, ctypes.c_int32), ctypes.c_int32(len(acc)), ptr(rows, ctypes.c_int32),
+            ptr(mults, ctypes.c_int32), ptr(shifts, ctypes.c_int32), ptr(zps, ctypes.c_int32),
+            ctypes.c_int32(len(mults)))
+    assert bad == 0

@@ -21,7 +21,7 @@ PINNED_ARENA_BYTES = {
     "mlperftiny_kws_dscnn_int8": 8_128,
     "tflm_hello_world_int8": 32,
     "tflm_micro_speech_int8": 4_172,
-    "tflm_person_detect_mobilenetv1_96_int8": 55_276,
+    "tflm_person_detect_mobilenetv1_96_int8": 54_508,
     "tinyengine_mcunet_vww": 96_000,
 }
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import builders  # noqa: E402
 
-from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, kernel_args  # noqa: E402
+from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, kernel_args, requant_table  # noqa: E402
 from tinycompiler.reference import run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +33,7 @@ KERNEL_SOURCES = [
     "tc_conv2d_wrapper_s8.c", "tc_depthwise_conv2d_s8.c", "tc_depthwise_conv2d_3x3_s8.c",
     "tc_depthwise_conv2d_packed_s8.c",
     "tc_depthwise_conv2d_inplace_s8.c", "tc_depthwise_wrapper_s8.c", "tc_fully_connected_s8.c",
+    "tc_depthwise_conv2d_inplace_packed_s8.c", "tc_conv2d_c1_s8.c",
 ]
 CFLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2", "-std=c99",
           "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
@@ -71,6 +72,10 @@ def random_cases(seed: int) -> list:
             k = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
             g = builders.conv2d_graph(gseed, 6 + int(rng.integers(0, 10)), 6 + int(rng.integers(0, 10)), 3,
                                       int(rng.integers(1, 17)), *k, s, d, pad, act, pc, bias)
+        elif kind == 2 and i >= 6:  # one input channel (tc_conv2d_c1_s8)
+            k = (int(rng.integers(1, 9)), int(rng.integers(1, 6)))
+            g = builders.conv2d_graph(gseed, 9 + int(rng.integers(0, 6)), 6 + int(rng.integers(0, 6)), 1,
+                                      int(rng.integers(1, 17)), *k, s, (d[0], 1), pad, act, pc, bias)
         elif kind == 2:  # generic conv / im2col
             k = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
             g = builders.conv2d_graph(gseed, 5 + int(rng.integers(0, 6)), 5 + int(rng.integers(0, 6)),
@@ -126,11 +131,14 @@ def vectors_source(cases) -> str:
         if packed:
             out.append(_arr(f"wp{i}", "int16_t", depthwise_packed_weights(a)).replace("] = {", "] __attribute__((aligned(4))) = {"))
             out.append(_arr(f"fb{i}", "int32_t", folded_bias(a)))
+        rq = requant_table(a)
+        if rq is not None:
+            out.append(_arr(f"rq{i}", "int32_t", rq))
         dims = lambda d: "{" + ",".join(str(int(x)) for x in d) + "}"  # noqa: E731
         entries.append(f"  {{{kind}, {{{','.join(str(int(x)) for x in prm)}}}, {dims(a.input_dims)}, "
                        f"{dims(a.filter_dims)}, {dims(a.output_dims)}, in{i}, w{i}, "
                        f"{f'b{i}' if a.bias is not None else 'NULL'}, m{i}, s{i}, e{i}, "
-                       f"{f'wp{i}, fb{i}' if packed else 'NULL, NULL'}}},\n")
+                       f"{f'wp{i}, fb{i}' if packed else 'NULL, NULL'}, {f'rq{i}' if rq is not None else 'NULL'}}},\n")
     out.append("#include <stddef.h>\nconst tv_case tv_cases[] = {\n" + "".join(entries) + "};\n")
     out.append(f"const int32_t tv_n_cases = {len(cases)};\n")
     return "".join(out)
@@ -188,7 +196,8 @@ def test_kernels_on_cortex_m4(vectors, dsp):
     kernels = {k for _, k, _, _ in rows}
     # every fast path and every reference ran on the device
     assert {"conv_ref", "conv_im2col", "conv_1x1", "conv_rgb", "conv_wrapper", "dw_ref", "dw_3x3",
-            "dw_wrapper", "dw_inplace", "dw_packed", "fc"} <= kernels
+            "dw_wrapper", "dw_inplace", "dw_packed", "dw_packed_rq", "dw_inplace_ring4", "dw_inplace_ring1",
+            "conv_c1", "fc"} <= kernels
     assert len({c for c, _, _, _ in rows}) == len(cases)
 
 

@@ -67,6 +67,18 @@ typedef struct {
     tc_act_range act;
 } tc_dw_conv_params;
 
+/* Compile-time requantization constants of one output channel (the "folded" form of
+ * tc_requantize + output zero point, see tc_conv_internal.h: tc_rq_output). Built by
+ * tinycompiler/codegen/weights_layout.py: requant_table(), which returns None (and codegen keeps the
+ * tc_per_channel_quant path) when a channel's shift does not allow this form (right shift e >= 2 and
+ * |add| < 2^30 are needed). With e = -shift and zp = output zero point:
+ *   multiplier = the Q31 multiplier, add = 2^(e-2) + zp * 2^(e-1), rshift = e - 1. */
+typedef struct {
+    int32_t multiplier;
+    int32_t add;
+    int32_t rshift;
+} tc_rq;
+
 typedef struct {
     int32_t input_offset;
     int32_t output_offset;
@@ -113,6 +125,18 @@ tc_status tc_conv2d_rgb_s8(const tc_conv_params *params, const tc_per_channel_qu
                            const tc_dims *output_dims, int8_t *output, int16_t *scratch);
 int32_t tc_conv2d_rgb_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
 
+/* One-input-channel fast path (in_ch == 1, dilation_w == 1; any kernel, stride, dilation_h, padding):
+ * window rows dotted straight from the input (SXTB16 + SMLAD), two output channels per pass, no
+ * scratch. Codegen also runs a one-channel DEPTHWISE_CONV_2D with depth multiplier M through it
+ * (filter [1, kh, kw, M] reordered to OHWI [M, kh, kw, 1]). Output in raster order, each pixel
+ * written after reading only its own window (the CONV_2D overlap contract of plan/overlap.py). */
+int tc_conv2d_c1_s8_applies(const tc_conv_params *params, const tc_dims *input_dims,
+                            const tc_dims *filter_dims);
+tc_status tc_conv2d_c1_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                          const tc_dims *input_dims, const int8_t *input,
+                          const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                          const tc_dims *output_dims, int8_t *output);
+
 /* Dispatcher: 1x1 fast path, else RGB fast path, else im2col fast path; the reference kernel only
  * when scratch is NULL. `scratch` must hold tc_conv2d_s8_scratch_bytes() bytes (the maximum the
  * chosen path needs; 0 is never returned for a valid conv, so pass NULL only to force the reference). */
@@ -150,11 +174,12 @@ tc_status tc_depthwise_conv2d_3x3_s8(const tc_dw_conv_params *params, const tc_p
  *                  of the C % 4 tail channels, its kh * kw taps in order;
  *   folded_bias    int32 [C] (required): bias[c] + input_offset * sum over taps of w[t][c].
  * Padded taps then contribute zero_point * w (= -input_offset * w), which is what the kernel
- * multiplies for them, so border pixels stay exact. Output in raster order; no scratch. */
+ * multiplies for them, so border pixels stay exact. `rq` (may be NULL): the folded requantization
+ * constants per channel (tc_rq); NULL uses quant. Output in raster order; no scratch. */
 int tc_depthwise_conv2d_packed_s8_applies(const tc_dw_conv_params *params, const tc_dims *input_dims,
                                           const tc_dims *filter_dims);
 tc_status tc_depthwise_conv2d_packed_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
-                                        const tc_dims *input_dims, const int8_t *input,
+                                        const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
                                         const tc_dims *filter_dims, const int16_t *packed_filter,
                                         const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output);
 
@@ -189,6 +214,23 @@ tc_status tc_depthwise_conv2d_inplace_s8(const tc_dw_conv_params *params, const 
                                          const int8_t *filter, const int32_t *bias,
                                          const tc_dims *output_dims, int8_t *data, int8_t *scratch);
 int32_t tc_depthwise_inplace_scratch_bytes(const tc_dims *output_dims);
+
+/* In-place depthwise on packed weights (the layout and folded bias of tc_depthwise_conv2d_packed_s8,
+ * optional tc_rq) with a ring of pending outputs instead of a whole plane of scratch. Same buffer
+ * contract and validity as tc_depthwise_conv2d_inplace_s8 (one shared buffer at the same offset, the
+ * input dead after the op). Scratch: with R = tc_depthwise_inplace_ring_pixels(), scratch_bytes >= 4 * R
+ * (4-byte aligned) runs four channels per pass (SXTB16 + SMLABB/SMLATT, as the packed kernel); R <=
+ * scratch_bytes < 4 * R runs one channel per pass; less is TC_ERROR_ARGUMENT. Per channel group,
+ * output pixels are computed in raster order and each is stored over its own input position once no
+ * later pixel of the group reads that input pixel (see the .c file); R <= out_h * out_w always, and
+ * about (kh / 2) * in_w + 2 for stride-1 SAME layers. Bit-identical to tc_depthwise_conv2d_s8. */
+int32_t tc_depthwise_inplace_ring_pixels(const tc_dw_conv_params *params, const tc_dims *input_dims,
+                                         const tc_dims *output_dims);
+tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
+                                                const tc_rq *rq, const tc_dims *input_dims,
+                                                const tc_dims *filter_dims, const int16_t *packed_filter,
+                                                const int32_t *folded_bias, const tc_dims *output_dims,
+                                                int8_t *data, int8_t *scratch, int32_t scratch_bytes);
 
 /* ------------------------------------------------------------------------------------------ */
 /* FULLY_CONNECTED                                                                              */

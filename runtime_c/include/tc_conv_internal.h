@@ -33,6 +33,30 @@ static inline int32_t tc_requantize_fast(int32_t acc, int32_t multiplier, int32_
     return tc_requantize(acc, multiplier, shift);
 }
 
+/* tc_requantize_fast(acc, m, shift) + output zero point in the folded form of tc_rq: the zero point
+ * and the rounding term 2^(e-2) are added (as `add`) to the high word of the 64-bit accumulator
+ * before the multiply-accumulate, which is exact because they are multiples of 2^(e-1) and 2^(e-2):
+ *   out = (hi + 2^(e-2) + zp * 2^(e-1)) >> (e - 1)  with hi as in tc_requantize_fast.
+ * One SMLAL, one ASR (no per-output shift arithmetic). Valid for e >= 2 and |add| < 2^30 (then
+ * |hi + add| < 2^31); checked by tests/test_c_conv_kernels.py::test_folded_requantize. */
+static inline int32_t tc_rq_output(int32_t acc, const tc_rq *r)
+{
+    const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
+    const uint32_t hi = (uint32_t)r->add + (uint32_t)(acc >> 31);
+    uint64_t p = ((uint64_t)hi << 32) | lo;
+    p += (uint64_t)((int64_t)acc * (int64_t)r->multiplier);
+    return (int32_t)(uint32_t)(p >> 32) >> r->rshift;
+}
+
+/* tc_rq_output then the activation clamp: the int8 output byte. */
+static inline int8_t tc_rq_clamp(int32_t acc, const tc_rq *r, int32_t act_min, int32_t act_max)
+{
+    int32_t v = tc_rq_output(acc, r);
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+    return (int8_t)v;
+}
+
 /* The common epilogue: requantize, add the output zero point, clamp to the activation range. */
 static inline int8_t tc_conv_output(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
                                     tc_act_range act)

@@ -72,6 +72,10 @@ static void run_conv(int32_t i, const tv_case *tc)
         RUN("conv_rgb", tc_conv2d_rgb_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out,
                                          out_buf, scratch16));
     }
+    if (tc_conv2d_c1_s8_applies(&p, &tc->in, &tc->filt)) {
+        RUN("conv_c1", tc_conv2d_c1_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out,
+                                       out_buf));
+    }
     RUN("conv_wrapper", tc_conv2d_wrapper_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
                                              &tc->out, out_buf, scratch16));
 }
@@ -88,8 +92,13 @@ static void run_depthwise(int32_t i, const tv_case *tc)
                                                  &tc->out, out_buf));
     }
     if (tc->packed_filter != NULL && tc_depthwise_conv2d_packed_s8_applies(&p, &tc->in, &tc->filt)) {
-        RUN("dw_packed", tc_depthwise_conv2d_packed_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->packed_filter,
-                                                       tc->folded_bias, &tc->out, out_buf));
+        RUN("dw_packed", tc_depthwise_conv2d_packed_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt,
+                                                       tc->packed_filter, tc->folded_bias, &tc->out, out_buf));
+        if (tc->rq != NULL) {
+            RUN("dw_packed_rq", tc_depthwise_conv2d_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in,
+                                                              tc->input, &tc->filt, tc->packed_filter,
+                                                              tc->folded_bias, &tc->out, out_buf));
+        }
     }
     RUN("dw_wrapper", tc_depthwise_wrapper_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
                                               &tc->out, out_buf));
@@ -100,6 +109,18 @@ static void run_depthwise(int32_t i, const tv_case *tc)
                                                             &tc->out, io_buf, scratch8);
         const uint32_t t = mps2_timer_ticks();
         report(i, "dw_inplace", st, io_buf, tc, t);
+        if (tc->packed_filter != NULL) {
+            const int32_t ring = tc_depthwise_inplace_ring_pixels(&p, &tc->in, &tc->out);
+            for (int32_t g = 0; g < 2; ++g) {
+                memcpy(io_buf, tc->input, (size_t)count(&tc->in));
+                mps2_timer_start();
+                const tc_status st2 = tc_depthwise_conv2d_inplace_packed_s8(
+                    &p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in, &tc->filt, tc->packed_filter,
+                    tc->folded_bias, &tc->out, io_buf, (int8_t *)(void *)scratch16, g == 0 ? 4 * ring : ring);
+                const uint32_t t2 = mps2_timer_ticks();
+                report(i, g == 0 ? "dw_inplace_ring4" : "dw_inplace_ring1", st2, io_buf, tc, t2);
+            }
+        }
     }
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     const int8_t *expected; /* out.n * out.h * out.w * out.c bytes */
     const int16_t *packed_filter; /* depthwise, multiplier 1: tc_depthwise_conv2d_packed_s8's layout */
     const int32_t *folded_bias;   /* with the input offset folded in (NULL when not depthwise) */
+    const int32_t *rq;            /* folded requantization rows (tc_rq), or NULL */
 } tv_case;
 
 extern const tv_case tv_cases[];

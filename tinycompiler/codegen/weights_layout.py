@@ -122,6 +122,27 @@ def folded_bias(args: KernelArgs) -> np.ndarray:
     return np.ascontiguousarray(((folded + 2**31) % 2**32 - 2**31).astype(np.int32))
 
 
+def requant_table(args: KernelArgs):
+    """int32 [C, 3] rows (multiplier, add, rshift) = the tc_rq struct of each output channel (tc_conv.h),
+    or None when some channel's shift does not allow the folded form (right shift e >= 2 and
+    |add| < 2^30 needed; then codegen keeps the tc_per_channel_quant path).
+
+    add = 2^(e-2) + output_zero_point * 2^(e-1), rshift = e - 1 with e = -shift. FULLY_CONNECTED
+    per-tensor quantization gives one row (the kernel reads row 0 for every output).
+    """
+    zp = int(args.params["output_offset"])
+    rows = []
+    for m, sh in zip(np.asarray(args.multiplier, np.int64), np.asarray(args.shift, np.int64)):
+        e = -int(sh)
+        if e < 2 or e > 31:
+            return None
+        add = 2 ** (e - 2) + zp * 2 ** (e - 1)
+        if abs(add) >= 2 ** 30:
+            return None
+        rows.append((int(m), add, e - 1))
+    return np.ascontiguousarray(np.asarray(rows, np.int32).reshape(-1, 3))
+
+
 def conv2d_args(op, graph) -> KernelArgs:
     x, w, out, bias, base = _common(op, graph)
     o, kh, kw, ci = (int(d) for d in w.shape)

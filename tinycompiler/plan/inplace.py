@@ -2,8 +2,10 @@
 
 Rules follow what the C kernels guarantee:
 - DEPTHWISE_CONV_2D with depth multiplier 1 and an output no larger than its input runs the
-  in-place kernel (``tc_depthwise_conv2d_inplace_s8``) at equal offsets, which needs one output
-  plane of scratch;
+  in-place kernel (``tc_depthwise_conv2d_inplace_packed_s8``) at equal offsets, which needs a ring
+  of R pending output pixels (:func:`ring_pixels`, about (kh / 2) * width): 4 * R bytes of scratch
+  for four channels per pass, or R bytes for a slower one channel per pass (a candidate marked
+  ``slow``: between merges of equal busiest step the faster one wins);
 - CONV_2D, DEPTHWISE_CONV_2D (out-of-place kernels) and AVERAGE/MAX_POOL_2D may put their output
   over their input with a lag (see :mod:`tinycompiler.plan.overlap` for each kernel's loop-order
   contract): lag 0 for a 1x1 conv that does not widen, a negative lag (output starting before the
@@ -21,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinycompiler.plan.allocators import lower_bound
-from tinycompiler.plan.overlap import chosen_lag
+import numpy as np
+
+from tinycompiler.plan.overlap import chosen_lag, window_of
 
 _ELEMENTWISE = ("RELU", "RELU6", "LOGISTIC", "HARD_SWISH", "QUANTIZE")
 _LAGGED = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D")
@@ -40,15 +44,46 @@ class InplaceCandidate:
     output: int
     scratch: int = 0
     delta: int = 0
+    slow: bool = False  # a slower kernel variant: taken only when it lowers the busiest step
+
+
+def ring_pixels(in_shape, out_shape, win: dict) -> int:
+    """R of ``tc_depthwise_inplace_ring_pixels`` (runtime_c/src/tc_depthwise_conv2d_inplace_packed_s8.c),
+    computed the same way: after output pixel q (raster order), every later pixel reads input pixels
+    >= safe(q) (window origins clamped at 0), pending outputs below safe(q) are stored, and R is the
+    most pixels pending at once."""
+    _, ih, iw, _ = (int(d) for d in in_shape)
+    _, oh, ow, _ = (int(d) for d in out_shape)
+    in_hw = ih * iw
+    row0 = np.maximum(np.arange(oh + 1) * win["sh"] - win["top"], 0) * iw
+    col0 = np.maximum(np.arange(ow + 1) * win["sw"] - win["left"], 0)
+    safe = np.full((oh, ow), in_hw, np.int64)
+    safe[:, :-1] = row0[:oh, None] + col0[None, 1:ow]
+    safe[:-1, :] = np.minimum(safe[:-1, :], row0[1:oh, None])
+    safe = np.minimum(safe.reshape(-1), in_hw)
+    q = np.arange(oh * ow, dtype=np.int64)
+    flushed = np.maximum.accumulate(np.minimum(safe, q + 1))  # after pixel q
+    before = np.concatenate([[0], flushed[:-1]])
+    return int(np.max(q + 1 - before))
 
 
 def _depthwise_inplace(op, graph):
+    """In-place depthwise (tc_depthwise_conv2d_inplace_packed_s8): a four-channel ring of 4 * R bytes
+    (fast), or a one-byte-per-pixel ring of R bytes (one channel per pass, slower: ``slow``)."""
     x, y = op.input(graph, 0), op.output(graph)
     if op.attrs.get("depth_multiplier", 1) != 1 or x.shape[-1] != y.shape[-1] or x.shape[0] != y.shape[0]:
         return []
     if y.shape[1] * y.shape[2] > x.shape[1] * x.shape[2]:
         return []
-    return [InplaceCandidate(op.index, x.index, y.index, scratch=int(y.shape[1] * y.shape[2]))]
+    win = window_of(op, graph)
+    if win is None:
+        return []
+    r = ring_pixels(x.shape, y.shape, win)
+    out = [InplaceCandidate(op.index, x.index, y.index, scratch=4 * r)]
+    if int(y.shape[3]) >= 4 and 4 * r > int(y.shape[1] * y.shape[2]):
+        # only where the four-channel ring is larger than the old one-plane scratch (tiny planes)
+        out.append(InplaceCandidate(op.index, x.index, y.index, scratch=r, slow=True))
+    return out
 
 
 def _lagged(op, graph):
@@ -131,10 +166,11 @@ class _MergeSearch:
         return groups, scratch
 
     def key(self, merges) -> tuple:
+        """(busiest step, slow kernels chosen, byte-steps): speed decides only between equal peaks."""
         ident = tuple((c.op, c.input, c.delta, c.scratch) for c in merges)
         if ident not in self._keys:
             bufs = self.build(*self.apply(merges))
-            self._keys[ident] = (lower_bound(bufs), _alive_total(bufs))
+            self._keys[ident] = (lower_bound(bufs), sum(c.slow for c in merges), _alive_total(bufs))
         return self._keys[ident]
 
     def legal(self, c, merges) -> bool:
@@ -167,7 +203,9 @@ class _MergeSearch:
                         continue
                     trial = self._with(merges, c)
                     k = self.key(trial)
-                    if k[0] <= self.key(merges)[0] and (best is None or k < best[0]):
+                    peak = self.key(merges)[0]
+                    # a slow kernel variant only where it lowers the busiest step
+                    if (k[0] < peak or (k[0] == peak and not c.slow)) and (best is None or k < best[0]):
                         best = (k, trial)
                 if best is not None:
                     merges, changed = best[1], True

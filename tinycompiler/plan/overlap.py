@@ -16,9 +16,13 @@ each kernel's loop order (the contracts, one per rule below):
 - CONV_2D (tc_conv2d_1x1_s8, tc_conv2d_rgb_s8, tc_conv2d_im2col_s8): pixel q's whole receptive
   field is copied (widened) into scratch before any byte of pixel q is written, and the dot
   products read only scratch and the filter: pixels q' > q.
-- DEPTHWISE_CONV_2D out of place (tc_depthwise_conv2d_3x3_s8, tc_depthwise_conv2d_s8): per pixel,
-  channel by channel (or four at a time), the window of a channel is read and its output byte
-  written before the next channel is read: pixel q itself too (q' >= q).
+- DEPTHWISE_CONV_2D out of place (tc_depthwise_conv2d_packed_s8, tc_depthwise_conv2d_3x3_s8,
+  tc_depthwise_conv2d_s8; and tc_conv2d_c1_s8 / tc_conv2d_im2col_s8, which run a one-input-channel
+  depthwise with a depth multiplier): pixel by pixel in raster order; within a pixel, channel by
+  channel (or four at a time, or two output channels at a time) the window is read and output bytes
+  written before the next channels are read: pixel q itself too (q' >= q). (The in-place depthwise,
+  tc_depthwise_conv2d_inplace_packed_s8, walks channel groups outermost and is not a lagged kernel:
+  it runs only at equal offsets, see :mod:`tinycompiler.plan.inplace`.)
 - AVERAGE_POOL_2D / MAX_POOL_2D (tc_avgpool_s8, tc_maxpool_s8): per pixel, per channel, like the
   depthwise: q' >= q.
 

@@ -7,10 +7,12 @@ the C wrappers, so generated code calls the one kernel it needs and links nothin
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from tinycompiler.codegen.program import Call
-from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, kernel_args
+from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, kernel_args, requant_table
 
 
 def conv_kernel(args) -> str:
@@ -79,20 +81,46 @@ def lower_conv(op, graph, ctx) -> Call:
                 kernel_arrays(op, ctx, args, "filter"), [kernel])
 
 
+def _single_channel_multiplier(args) -> bool:
+    """A depthwise with one input channel and depth multiplier > 1 is a CONV_2D of in_ch 1 (filter
+    [1, kh, kw, M] = OHWI [M, kh, kw, 1]): the im2col conv kernel runs it with SMLAD, exactly."""
+    return args.input_dims[3] == 1 and args.params["depth_multiplier"] > 1
+
+
+def _depthwise_as_conv(op, graph, ctx, args) -> Call:
+    _, kh, kw, m = args.filter_dims
+    filt = np.ascontiguousarray(np.asarray(args.weights, np.int8).reshape(kh, kw, m).transpose(2, 0, 1)
+                                .reshape(m, kh, kw, 1))
+    conv = dataclasses.replace(args, kind="CONV_2D", filter_dims=(m, kh, kw, 1), weights=filt,
+                               params={k: v for k, v in args.params.items() if k != "depth_multiplier"})
+    kernel = "tc_conv2d_c1_s8" if args.params["dilation_w"] == 1 else "tc_conv2d_im2col_s8"
+    comment = (f"DEPTHWISE_CONV_2D {kh}x{kw} x{m} {list(args.input_dims)} -> {list(args.output_dims)} "
+               f"as a one-channel conv ({kernel})")
+    return Call(op.index, "conv2d", comment, _call_args(op, graph, ctx, conv, kernel),
+                kernel_arrays(op, ctx, conv, "filter"), [kernel])
+
+
 def lower_depthwise(op, graph, ctx) -> Call:
     args = kernel_args(op, graph)
+    if _single_channel_multiplier(args):
+        return _depthwise_as_conv(op, graph, ctx, args)
     inplace = ctx.offset(op.inputs[0]) == ctx.offset(op.outputs[0])
-    kernel = "tc_depthwise_conv2d_inplace_s8" if inplace else depthwise_fast_kernel(args)
+    kernel = "tc_depthwise_conv2d_inplace_packed_s8" if inplace else depthwise_fast_kernel(args)
     _, kh, kw, _ = args.filter_dims
     comment = f"DEPTHWISE_CONV_2D {kh}x{kw} {list(args.input_dims)} -> {list(args.output_dims)} ({kernel})"
     call_args = {**_call_args(op, graph, ctx, args, kernel), "inplace": inplace,
-                 "packed": kernel == "tc_depthwise_conv2d_packed_s8"}
+                 "scratch_bytes": ctx.scratch(op)[1],
+                 "packed": kernel in ("tc_depthwise_conv2d_packed_s8", "tc_depthwise_conv2d_inplace_packed_s8")}
     if call_args["packed"]:
         arrays = [ctx.array(op, "filter", depthwise_packed_weights(args), np.int16),
                   ctx.array(op, "mult", args.multiplier, np.int32),
                   ctx.array(op, "shift", args.shift, np.int32),
                   ctx.array(op, "bias", folded_bias(args), np.int32)]
         call_args["bias"] = True
+        rq = requant_table(args)
+        call_args["rq"] = rq is not None
+        if rq is not None:
+            arrays.append(ctx.array(op, "rq", rq, np.int32))
     else:
         arrays = kernel_arrays(op, ctx, args, "filter")
     return Call(op.index, "depthwise", comment, call_args, arrays, [kernel])
@@ -111,7 +139,13 @@ def lower_fully_connected(op, graph, ctx) -> Call:
 
 
 def depthwise_scratch_bytes(op, graph) -> int:
-    """0: only the in-place kernel needs scratch, and the planner adds it when it aliases."""
+    """The im2col column of a one-input-channel depthwise run as a dilated conv (2 * kh * kw bytes; the
+    undilated ones run tc_conv2d_c1_s8, which needs none); else 0:
+    only the in-place kernel needs scratch, and the planner adds it when it aliases."""
+    args = kernel_args(op, graph)
+    if _single_channel_multiplier(args) and args.params["dilation_w"] != 1:
+        _, kh, kw, _ = args.filter_dims
+        return 2 * kh * kw
     return 0
 
 
