@@ -17,6 +17,7 @@ enum {
     CMD_READ_LAYERS = 0x05,
     CMD_RESET = 0x06,
     REPLY_OK = 0x80, /* reply type = request type | 0x80 */
+    REPLY_BUSY = 0xEB, /* INFER accepted and running: the host may now wait as long as a model takes */
     REPLY_ERROR = 0xEE,
     REPLY_NAK = 0xEF,
 };
@@ -154,6 +155,10 @@ static void infer(const tc_frame *f)
         error_reply(f, ERR_INPUT_CRC, "input CRC mismatch: not run");
         return;
     }
+    /* without this the host could not tell a lost request (resend after a few seconds) from a
+     * long inference (wait minutes), and a reset mid-inference would cost it the long wait */
+    tc_frame_begin(REPLY_BUSY, f->seq, 0u);
+    tc_frame_end();
     uint32_t ticks = 0;
     int32_t status = tc_model_run(&ticks);
     tc_frame_begin(REPLY_OK | CMD_INFER, f->seq, 18u);
@@ -204,6 +209,10 @@ static void read_layers(const tc_frame *f)
 {
     if (f->len != 4u) {
         error_reply(f, ERR_BAD_LENGTH, "READ_LAYERS needs first u16, count u16");
+        return;
+    }
+    if (!tc_model_has_outputs()) { /* after a reset the ticks would be zeros, not a measurement */
+        error_reply(f, ERR_NO_OUTPUTS, "no inference has run yet");
         return;
     }
     uint32_t first = tc_get_u16(f->payload), n = tc_get_u16(f->payload + 2);

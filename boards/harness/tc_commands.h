@@ -5,8 +5,9 @@
 
 #include "tc_frame.h"
 
-/* protocol version reported by HELLO and `profile` */
-#define TC_PROTOCOL_VERSION 1u
+/* protocol version reported by HELLO and `profile` (2: INFER is acknowledged with BUSY before it
+ * runs, READ_LAYERS needs an inference since boot) */
+#define TC_PROTOCOL_VERSION 2u
 
 /* Run one MLPerf Tiny text command (without its terminating '%'); replies end with m-ready. */
 void tc_text_command(char *line);

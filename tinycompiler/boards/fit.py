@@ -1,4 +1,11 @@
-"""Does a compiled model fit a board? Checked before any build, with numbers and advice."""
+"""Does a compiled model fit a board? Checked before any build, with numbers and advice.
+
+:func:`check_program_fits` is the one check ``tinyc compile``, ``flash`` and ``run`` (board
+targets, through :func:`tinycompiler.harness.firmware.build_firmware`) make on the generated
+program, before a project is written or built: bytes needed vs available, the layer that sets
+the arena's peak (from the memory plan), and what would help, computed: ``--patch auto`` when
+patch-based inference would make the arena fit, and the smallest boards that hold the model.
+"""
 
 from __future__ import annotations
 
@@ -25,14 +32,15 @@ def boards_that_fit(arena_bytes: int, weight_bytes: int) -> list:
     return [b.id for b in sorted(fitting, key=lambda b: (b.sram_bytes, b.flash_bytes, b.id))]
 
 
-def check_fits(board, arena_bytes: int, weight_bytes: int) -> None:
+def check_fits(board, arena_bytes: int, weight_bytes: int, peak: str = "", patch_advice: str = "") -> None:
     """Raise TinyCompilerError if the arena (+ reserve) exceeds ``board``'s SRAM or the weights
-    (+ reserve) its flash; the message gives bytes needed vs available and boards that would do."""
+    (+ reserve) its flash; the message gives bytes needed vs available, ``peak`` (the layer that
+    sets the arena), ``patch_advice`` and boards that would do."""
     ram, flash = needs(arena_bytes, weight_bytes)
     over = []
     if ram > board.sram_bytes:
         over.append(f"SRAM: needs {ram} B (arena {arena_bytes} B + {RAM_RESERVE_BYTES} B for stack and harness) "
-                    f"but {board.id} has {board.sram_bytes} B")
+                    f"but {board.id} has {board.sram_bytes} B" + (f"; the arena peaks at {peak}" if peak else ""))
     if flash > board.flash_bytes:
         over.append(f"flash: needs {flash} B (weights {weight_bytes} B + {FLASH_RESERVE_BYTES} B for code) "
                     f"but {board.id} has {board.flash_bytes} B")
@@ -40,4 +48,49 @@ def check_fits(board, arena_bytes: int, weight_bytes: int) -> None:
         fit = boards_that_fit(arena_bytes, weight_bytes)
         advice = (f"pick a larger board from `tinyc boards`, e.g. {', '.join(fit[:3])}" if fit else
                   "no known board is large enough: shrink the model (smaller input, fewer channels)")
+        if patch_advice:
+            advice = f"{patch_advice}; or {advice}"
         raise TinyCompilerError(f"the model does not fit {board.id}: {'; '.join(over)}; {advice}")
+
+
+def peak_layer(program) -> str:
+    """The layer at the plan's peak, e.g. ``layer 3 (DEPTHWISE_CONV_2D ..., 55,296 B alive)``."""
+    plan = getattr(program, "plan", None)
+    if plan is None or not plan.alive_bytes:
+        return ""
+    step = plan.peak_step
+    call = next((c for c in program.calls if c.op_index == step), None)
+    what = f"layer {call.layer} ({call.comment}" if call else f"op {step} ("
+    return f"{what}, {plan.alive_bytes[step]} B alive)"
+
+
+def patch_advice(board, graph, program, patch: str) -> tuple:
+    """(advice, note) about ``--patch auto``, planned here, not guessed: advice when it makes
+    the model fit, a note when it lowers the arena but not enough; '' otherwise (already on, or
+    no lower arena)."""
+    from tinycompiler.codegen import plan_for_codegen
+
+    if patch not in (None, "off") or graph is None:
+        return "", ""
+    try:
+        auto = plan_for_codegen(graph, "auto").arena_bytes
+    except TinyCompilerError:
+        return "", ""
+    ram, flash = needs(auto, program.weight_bytes)
+    if auto >= program.arena_bytes:
+        return "", ""
+    if ram <= board.sram_bytes and flash <= board.flash_bytes:
+        return f"use --patch auto: it plans a {auto} B arena ({ram} B with the reserve), which fits", ""
+    return "", f"--patch auto would lower the arena only to {auto} B"
+
+
+def check_program_fits(board, program, graph=None, patch: str = "off") -> None:
+    """:func:`check_fits` for a generated program (``bundle.program``): numbers, the peak layer,
+    and, when SRAM is short, whether ``--patch auto`` would fit (planning ``graph`` again)."""
+    ram, flash = needs(program.arena_bytes, program.weight_bytes)
+    if ram <= board.sram_bytes and flash <= board.flash_bytes:
+        return
+    advice, note = patch_advice(board, graph, program, patch) if ram > board.sram_bytes else ("", "")
+    peak = peak_layer(program)
+    check_fits(board, program.arena_bytes, program.weight_bytes, peak=f"{peak}; {note}" if note else peak,
+               patch_advice=advice)

@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
                    "(emulated boards build offline) and print its flash/RAM bytes")
     s.add_argument("--opt", choices=["O2", "Os"], default="O2", help="optimization level of the firmware")
     s.add_argument("--debug", action="store_true", help="debug build: guard words after the arena (TC_ARENA_GUARD)")
+    s.add_argument("--patch", default="off",
+                   help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
     s.add_argument("--harness", action="append", type=Path, metavar="DIR",
                    help="directory copied into the project's src/ (repeatable); default: boards/harness and "
                         "boards/ports/<the board's port>")
@@ -38,7 +40,7 @@ def run(args) -> int:
 def _compile_bundle(graph, args) -> int:
     from tinycompiler.codegen import generate
 
-    bundle = generate(graph, args.output)
+    bundle = generate(graph, args.output, patch=args.patch)
     program = bundle.program
     print(f"wrote {len(bundle.sources)} C sources + headers to {bundle.root}")
     print(f"arena {program.arena_bytes} B (one static array), weights {program.weight_bytes} B of flash, "
@@ -72,7 +74,7 @@ def _harness_extras(board, bundle) -> tuple:
 
 
 def _compile_project(graph, args) -> int:
-    from tinycompiler.boards.fit import check_fits, needs
+    from tinycompiler.boards.fit import check_program_fits, needs
     from tinycompiler.boards.project import harness_dirs_for, write_project
     from tinycompiler.codegen import generate
 
@@ -80,9 +82,9 @@ def _compile_project(graph, args) -> int:
     harness = args.harness or harness_dirs_for(board)
     with tempfile.TemporaryDirectory(prefix="tinyc-bundle-") as tmp:
         # generated aside first: a model that does not fit leaves no half-written project behind
-        bundle = generate(graph, Path(tmp) / "model")
+        bundle = generate(graph, Path(tmp) / "model", patch=args.patch)
         program = bundle.program
-        check_fits(board, program.arena_bytes, program.weight_bytes)
+        check_program_fits(board, program, graph, args.patch)
         files, flags = _harness_extras(board, bundle) if not args.harness else ({}, [])
         project = write_project(board, bundle, args.output, harness, opt=args.opt, debug=args.debug,
                                 extra_build_flags=flags, extra_src_files=files)

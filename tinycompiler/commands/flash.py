@@ -18,6 +18,8 @@ def add_parser(sub) -> None:
                    help="emulated board: keep it running with its UART on socket://127.0.0.1:P until Ctrl-C")
     s.add_argument("--upload-port", help="real board: the port PlatformIO uploads through (default: auto)")
     s.add_argument("--debug", action="store_true", help="check the arena guard bytes after every inference")
+    s.add_argument("--patch", default="off",
+                   help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 
@@ -48,7 +50,7 @@ def run(args) -> int:
 
     board = load_board(args.board)
     graph = load(args)
-    fw = build_firmware(graph, board, debug=args.debug)
+    fw = build_firmware(graph, board, debug=args.debug, patch=args.patch)  # refuses a model too big first
     summary = {"board": board.id, "model": str(args.model), "project": str(fw.project),
                "elf": str(fw.elf) if fw.elf else None, "flash_bytes": fw.flash_bytes, "ram_bytes": fw.ram_bytes,
                "arena_bytes": fw.bundle.program.arena_bytes, "model_id": f"{fw.model_id:08x}"}

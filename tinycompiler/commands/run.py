@@ -13,6 +13,8 @@ def add_parser(sub) -> None:
     s.add_argument("--input", help=".npy (one input) or .npz with input_0, input_1, ...")
     s.add_argument("--output", help=".npz to write output_0, output_1, ... into")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input when --input is absent")
+    s.add_argument("--patch", default="off",
+                   help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 
@@ -25,6 +27,8 @@ def run(args) -> int:
 
     graph = load(args)
     target = get_target(args.board, port=args.port)
+    if args.patch != "off":
+        target.patch = args.patch  # host and board targets generate with it; the reference has no plan
     if args.input:
         inputs = load_inputs(args.input, graph)
     else:

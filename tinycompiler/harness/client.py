@@ -2,8 +2,10 @@
 
 Every result is checked end to end: the input is uploaded in acknowledged chunks and the device
 runs only if the CRC-32 of what it holds equals the host's; outputs are read back in chunks and
-must match the length and CRC-32 the device reported right after the inference. Anything else is
-retried a bounded number of times and then fails with a TinyCompilerError, never a wrong result.
+must match the length and CRC-32 the device reported right after the inference. A device that
+reset on the way (its staged input or its outputs are gone: error 4 or 5) gets the input again
+and reruns. Anything else is retried a bounded number of times and then fails with a
+TinyCompilerError, never a wrong result.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from tinycompiler.harness.link import open_link
 from tinycompiler.harness.model_info import CODE_NUMPY
 
 COUNTER_KINDS = {0: "timer", 1: "cycles"}
+#: the harness protocol this host speaks (TC_PROTOCOL_VERSION in boards/harness/tc_commands.h)
+PROTOCOL_VERSION = 2
+#: whole inferences rerun when the device lost its state (a reset) between INFER and the reads
+RERUNS = 3
 
 
 @dataclass
@@ -88,8 +94,9 @@ def parse_hello(payload: bytes) -> DeviceInfo:
         raise TinyCompilerError(f"the device's HELLO reply is malformed ({e}): firmware and host versions differ?") from None
     if pos + name_len != len(payload) or sum(in_bytes) != in_total or sum(out_bytes) != out_total:
         raise TinyCompilerError("the device's HELLO reply is inconsistent: firmware and host versions differ?")
-    if version != 1:
-        raise TinyCompilerError(f"the device speaks harness protocol {version}; this host speaks 1: rebuild the firmware")
+    if version != PROTOCOL_VERSION:
+        raise TinyCompilerError(f"the device speaks harness protocol {version}; this host speaks {PROTOCOL_VERSION}: "
+                                f"rebuild and flash the firmware (tinyc flash)")
     return DeviceInfo(version, COUNTER_KINDS.get(counter, f"kind{counter}"), bool(flags & 1), bool(flags & 2),
                       max_payload, layers, model_id, tick_hz, arena, in_bytes, in_dt, out_bytes, out_dt, scales, zps,
                       preload, name)
@@ -106,10 +113,20 @@ class DeviceClient:
         self.window = window if window is not None else (16 if url.startswith(("socket://", "/dev/pts/")) else 1)
         self.port = port if port is not None else open_link(url)
         self.infer_timeout = infer_timeout
-        self.channel = P.Channel(self.port, retries=retries, timeout=timeout)
+        # a port we opened ourselves can be reopened when the far end drops it (a TCP UART)
+        self.channel = P.Channel(self.port, retries=retries, timeout=timeout,
+                                 reopen=self._reopen if port is None else None)
         self.info = None
         self._input_crc = None
         self._input_len = None
+
+    def _reopen(self):
+        try:
+            self.port.close()
+        except Exception:  # the old port is dead anyway
+            pass
+        self.port = open_link(self.url)
+        return self.port
 
     # -- binary commands ---------------------------------------------------------------------------
 
@@ -134,7 +151,7 @@ class DeviceClient:
                                         self.window)
         for offset, reply in zip(offsets, replies):
             if reply.payload != struct.pack("<I", offset + len(data[offset:offset + chunk])):
-                raise TinyCompilerError("the device acknowledged a different input chunk than was sent")
+                raise P.LinkError("the device acknowledged a different input chunk than was sent")
         self._input_crc, self._input_len, self._input = P.crc32(data), len(data), data
 
     def infer(self, layers: bool = True, preloaded: int = None, expect_crc: int = None) -> Inference:
@@ -147,22 +164,35 @@ class DeviceClient:
             body = struct.pack("<IIBI", self._input_len, self._input_crc, 0, 0)
         else:
             body = struct.pack("<IIBI", info.input_total, expect_crc, 1, preloaded)
-        for attempt in range(3):
+        for rerun in range(RERUNS):
+            reply = self._infer_request(body, preloaded)
+            status, ticks, out_len, out_crc, n_layers = struct.unpack("<iIIIH", reply.payload)
+            if out_len != info.output_total:
+                raise TinyCompilerError(f"the device reports {out_len} output bytes, HELLO said {info.output_total}")
             try:
-                reply = self.channel.request(P.INFER, body, timeout=self.infer_timeout)
-                break
+                outputs = self._read_outputs(out_len, out_crc)
+                layer_ticks = self.read_layers(n_layers) if layers and info.layer_timing else []
+            except P.DeviceError as e:
+                # "no inference yet": the device reset after INFER and lost its outputs; run again
+                if e.code != P.ERR_NO_OUTPUTS or rerun == RERUNS - 1:
+                    raise
+                continue
+            return Inference(status, ticks, outputs, layer_ticks)
+        raise AssertionError("unreachable")
+
+    def _infer_request(self, body: bytes, preloaded) -> P.Frame:
+        """The INFER reply; uploads the input again when the device's copy differs from ours."""
+        for attempt in range(RERUNS):
+            try:
+                # a short wait for BUSY (sent before the model runs), then as long as a model takes
+                return self.channel.request(P.INFER, body, busy_timeout=self.infer_timeout)
             except P.DeviceError as e:
                 # the device's copy of the input differs from ours (a lost or damaged chunk that
                 # still passed, or a reset): upload again; the inference did not run
-                if e.code != P.ERR_INPUT_CRC or preloaded is not None or attempt == 2:
+                if e.code != P.ERR_INPUT_CRC or preloaded is not None or attempt == RERUNS - 1:
                     raise
                 self.set_input(self._input)
-        status, ticks, out_len, out_crc, n_layers = struct.unpack("<iIIIH", reply.payload)
-        if out_len != info.output_total:
-            raise TinyCompilerError(f"the device reports {out_len} output bytes, HELLO said {info.output_total}")
-        outputs = self._read_outputs(out_len, out_crc)
-        layer_ticks = self.read_layers(n_layers) if layers and info.layer_timing else []
-        return Inference(status, ticks, outputs, layer_ticks)
+        raise AssertionError("unreachable")
 
     def _read_outputs(self, total: int, crc: int) -> bytes:
         chunk = self.channel.max_payload - 4
@@ -174,12 +204,12 @@ class DeviceClient:
             for offset, reply in zip(offsets, replies):
                 n = min(chunk, total - offset)
                 if len(reply.payload) != 4 + n or reply.payload[:4] != struct.pack("<I", offset):
-                    raise TinyCompilerError("the device returned a different output range than was asked")
+                    raise P.LinkError("the device returned a different output range than was asked")
                 parts.append(reply.payload[4:])
             data = b"".join(parts)
             if P.crc32(data) == crc:
                 return data
-        raise TinyCompilerError("the outputs read back from the device never matched the CRC it reported")
+        raise P.LinkError("the outputs read back from the device never matched the CRC it reported")
 
     def read_layers(self, count: int) -> list:
         """Ticks of each layer (kernel call) of the last inference."""
@@ -189,7 +219,7 @@ class DeviceClient:
             n = min(per, count - first)
             reply = self.channel.request(P.READ_LAYERS, struct.pack("<HH", first, n))
             if len(reply.payload) != 2 + 4 * n or struct.unpack_from("<H", reply.payload)[0] != first:
-                raise TinyCompilerError("the device returned a different layer range than was asked")
+                raise P.LinkError("the device returned a different layer range than was asked")
             ticks.extend(struct.unpack_from(f"<{n}I", reply.payload, 2))
         return ticks
 

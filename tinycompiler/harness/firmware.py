@@ -48,20 +48,25 @@ def _tree_digest(digest, root: Path) -> None:
             digest.update(path.read_bytes())
 
 
-def build_firmware(graph, board, debug: bool = False, work_dir=None) -> Firmware:
+def build_firmware(graph, board, debug: bool = False, work_dir=None, patch="off") -> Firmware:
     """Generate ``graph``'s bundle, write the project for ``board`` and build it (PlatformIO).
 
     A project directory is keyed by the SHA-256 of everything that goes into it (bundle, harness,
     port, board file, flags), so the same model on the same board is built once; a real board is
     written but not built here (its platform needs the PlatformIO registry): ``elf`` is None then.
+    ``patch``: patch-based first stage, as for :func:`tinycompiler.codegen.plan_for_codegen`; it
+    changes the bundle, so it is part of the key through the bundle's files.
     """
+    from tinycompiler.boards.fit import check_program_fits
     from tinycompiler.boards.platformio import build
     from tinycompiler.boards.project import harness_dirs_for, write_project
     from tinycompiler.codegen import generate
     from tinycompiler.harness.model_info import model_id
 
     staging = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tinyc-fw-"))
-    bundle = generate(graph, staging / "bundle")
+    bundle = generate(graph, staging / "bundle", patch=patch)
+    # before any project is written or built: a model too big for the board is refused with numbers
+    check_program_fits(board, bundle.program, graph, patch)
     info_dir = staging / "model_info"
     write_model_info(bundle, info_dir)
     dirs = [*harness_dirs_for(board), info_dir]

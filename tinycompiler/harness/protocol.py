@@ -4,7 +4,10 @@ Binary frames: ``A5 5A | type | seq | len u16 | hcrc u16 | payload | crc u32`` (
 ``hcrc`` = low 16 bits of CRC-32 over type..len, ``crc`` = CRC-32 (zlib) over type..payload.
 :class:`FrameDecoder` finds frames in any byte stream (text, garbage, truncated frames) and never
 yields one whose checks failed. :class:`Channel` sends a request and returns the reply with the
-same sequence number, resending after a NAK or a timeout, a bounded number of times.
+same sequence number, resending after a NAK or a timeout, a bounded number of times; a link
+that drops (a TCP connection closed under it) is reopened through a callback, also bounded.
+Whatever cannot be recovered is a :class:`LinkError` (a TinyCompilerError): callers may rerun
+the whole exchange, and no partial or unchecked result ever leaves this module.
 
 The MLPerf Tiny text commands (``name%`` ... ``m-ready``) are :func:`text_command`.
 """
@@ -21,11 +24,15 @@ from tinycompiler.errors import TinyCompilerError
 MAGIC = b"\xa5\x5a"
 HEADER = struct.Struct("<BBHH")  # type, seq, len, hcrc (after the magic)
 MAX_PAYLOAD = 1024
+#: a line of the text banner the firmware prints when it boots: seen while waiting for a reply,
+#: it means the device reset and the request died with it (resend at once, do not wait it out)
+BOOT_BANNER = b"m-init-done"
 FRAME_OVERHEAD = 2 + HEADER.size + 4
 
 # request types; a reply's type is the request's | 0x80
 HELLO, WRITE_INPUT, INFER, READ_OUTPUT, READ_LAYERS, RESET = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
 REPLY_OK = 0x80
+REPLY_BUSY = 0xEB  # INFER accepted and running; the final reply follows
 REPLY_ERROR = 0xEE
 REPLY_NAK = 0xEF
 
@@ -69,9 +76,15 @@ class FrameDecoder:
         self.buf = bytearray()
         self.skipped = 0
         self.text = bytearray()  # skipped bytes, kept for error messages (last 200)
+        self.boots = 0  # boot banners seen among the skipped bytes: the device (re)started
+        self.damaged = 0  # frame starts (magic) whose header or CRC check failed
 
     def _skip(self, n: int) -> None:
+        if n <= 0:
+            return
         self.text += self.buf[:n]
+        # the banner may straddle two skips: look at the new bytes plus the 10 before them
+        self.boots += bytes(self.text[-(n + len(BOOT_BANNER) - 1):]).count(BOOT_BANNER)
         del self.text[:-200]
         del self.buf[:n]
         self.skipped += n
@@ -90,6 +103,7 @@ class FrameDecoder:
                 return frames
             ftype, seq, length, hcrc = HEADER.unpack_from(self.buf, 2)
             if hcrc != crc32(bytes(self.buf[2:6])) & 0xFFFF or length > self.max_payload:
+                self.damaged += 1
                 self._skip(1)
                 continue
             end = 2 + HEADER.size + length + 4
@@ -98,6 +112,7 @@ class FrameDecoder:
             body = bytes(self.buf[2:end - 4])
             (crc,) = struct.unpack_from("<I", self.buf, end - 4)
             if crc != crc32(body[:4] + body[6:]):
+                self.damaged += 1
                 self._skip(1)
                 continue
             frames.append(Frame(ftype, seq, body[6:]))
@@ -112,22 +127,43 @@ class DeviceError(TinyCompilerError):
         self.code = code
 
 
+class LinkError(TinyCompilerError):
+    """The link failed: no intact reply after the bounded retries, or the connection dropped and
+    could not be reopened. Nothing was returned; rerunning the whole exchange is safe."""
+
+
 class Channel:
     """Request/reply over frames with sequence numbers, bounded retries and resynchronisation.
 
     Every request is idempotent on the device, so a request whose reply was lost, NAKed or late is
     simply sent again (with the same sequence number); replies to other sequence numbers (late
-    answers to earlier tries) are discarded.
+    answers to earlier tries) are discarded. ``reopen`` (optional) returns a fresh port when the
+    current one fails with an OSError (pyserial's SerialException is one): a socket closed by
+    the far end; at most ``retries`` reopenings per request.
     """
 
-    def __init__(self, port, retries: int = 4, timeout: float = 3.0, max_payload: int = MAX_PAYLOAD):
+    def __init__(self, port, retries: int = 4, timeout: float = 3.0, max_payload: int = MAX_PAYLOAD,
+                 reopen=None):
         self.port = port
         self.retries = retries
         self.timeout = timeout
         self.max_payload = max_payload
+        self.reopen = reopen
         self.decoder = FrameDecoder(max_payload)
         self.seq = 0
         self.resends = 0  # total resends, for reports and tests
+        self.reopens = 0  # total reconnections after the link dropped
+
+    def _recover(self, error: OSError) -> None:
+        """After an I/O error: reopen the link (fresh decoder) or raise LinkError."""
+        if self.reopen is None:
+            raise LinkError(f"lost the serial link to the device ({error}); check the cable/port and retry") from None
+        try:
+            self.port = self.reopen()
+        except (OSError, TinyCompilerError) as e:
+            raise LinkError(f"lost the serial link to the device ({error}) and could not reopen it ({e})") from None
+        self.reopens += 1
+        self.decoder = FrameDecoder(self.max_payload)
 
     def _flush_device(self) -> None:
         """Make a device stuck inside a frame (it lost bytes and waits for more) finish it: zero
@@ -152,10 +188,20 @@ class Channel:
         if window <= 1 or len(payloads) <= 1:
             return [self.request(ftype, p, timeout) for p in payloads]
         timeout = self.timeout if timeout is None else timeout
+        replies = [None] * len(payloads)
+        try:
+            self._pipeline(ftype, payloads, window, timeout, replies)
+        except OSError as e:  # the link dropped: reopen it; what is missing goes one by one below
+            self._recover(e)
+        for i, p in enumerate(payloads):
+            if replies[i] is None:
+                replies[i] = self.request(ftype, p, timeout)
+        return replies
+
+    def _pipeline(self, ftype: int, payloads: list, window: int, timeout: float, replies: list) -> None:
         self.port.reset_input_buffer()
         self.decoder = FrameDecoder(self.max_payload)
         window = min(window, 100)  # sequence numbers of one window stay distinct mod 255
-        replies = [None] * len(payloads)
         pending = {}  # seq -> index
         sent = 0
         deadline = time.monotonic() + timeout
@@ -182,26 +228,31 @@ class Channel:
                                                 f"{f.payload[2:].decode('ascii', 'replace')}")
                     replies[i] = f
                     deadline = time.monotonic() + timeout
-        for i, p in enumerate(payloads):
-            if replies[i] is None:
-                replies[i] = self.request(ftype, p, timeout)
-        return replies
 
-    def request(self, ftype: int, payload: bytes = b"", timeout: float = None) -> Frame:
-        """Send one request and return its OK reply; DeviceError for an error reply;
-        TinyCompilerError after ``retries`` resends without an intact reply."""
+    def request(self, ftype: int, payload: bytes = b"", timeout: float = None, busy_timeout: float = None) -> Frame:
+        """Send one request and return its OK reply; DeviceError for an error reply; LinkError
+        after ``retries`` resends without an intact reply. ``timeout``: seconds to wait for a
+        reply (or for BUSY); ``busy_timeout``: seconds to wait for the final reply after the
+        device said BUSY (INFER: the model runs meanwhile)."""
         frame = encode_frame(ftype, self._next_seq(), payload)
         timeout = self.timeout if timeout is None else timeout
-        self.port.reset_input_buffer()
-        self.decoder = FrameDecoder(self.max_payload)
         problem = "no reply"
+        fresh = True
         for attempt in range(self.retries + 1):
-            if attempt:
-                self.resends += 1
-                self._flush_device()
-            self.port.write(frame)
-            self.port.flush()
-            reply, problem = self._await_reply(ftype, timeout)
+            try:
+                if fresh:
+                    self.port.reset_input_buffer()
+                    self.decoder = FrameDecoder(self.max_payload)
+                    fresh = False
+                if attempt:
+                    self.resends += 1
+                    self._flush_device()
+                self.port.write(frame)
+                self.port.flush()
+                reply, problem = self._await_reply(ftype, timeout, busy_timeout)
+            except OSError as e:
+                self._recover(e)
+                reply, problem, fresh = None, f"link dropped ({e})", True
             if reply is not None:
                 if reply.type == REPLY_ERROR:
                     code = reply.payload[0] if reply.payload else 0
@@ -209,23 +260,37 @@ class Channel:
                     raise DeviceError(code, f"the device refused request 0x{ftype:02x}: {text}")
                 return reply
         seen = bytes(self.decoder.text[-60:])
-        raise TinyCompilerError(
+        raise LinkError(
             f"no intact reply from the device to request 0x{ftype:02x} after {self.retries + 1} tries "
             f"({problem}; last bytes seen {seen!r}): check that the firmware runs the tinycompiler harness "
             f"and the port/baud rate")
 
-    def _await_reply(self, ftype: int, timeout: float):
+    def _await_reply(self, ftype: int, timeout: float, busy_timeout: float = None):
         deadline = time.monotonic() + timeout
+        busy = False
+        boots = self.decoder.boots
         while time.monotonic() < deadline:
             data = self.port.read(max(1, self.port.in_waiting))
-            for f in self.decoder.feed(data):
+            damaged = self.decoder.damaged
+            frames = self.decoder.feed(data)
+            if self.decoder.boots != boots:
+                return None, "the device rebooted"
+            other = self.decoder.damaged != damaged or self.decoder.buf.startswith(MAGIC)
+            for f in frames:
                 if f.type == REPLY_NAK and f.seq in (self.seq, 0xFF):
                     return None, f"NAK (reason {f.payload[:1].hex()})"
-                if f.seq != self.seq:
-                    continue  # a late reply to an earlier request or try
-                if f.type in (ftype | REPLY_OK, REPLY_ERROR):
+                if f.seq == self.seq and f.type == REPLY_BUSY and busy_timeout is not None and not busy:
+                    busy = True  # running: from now on wait as long as the work may take
+                    deadline = time.monotonic() + busy_timeout
+                    continue
+                if f.seq == self.seq and f.type in (ftype | REPLY_OK, REPLY_ERROR):
                     return f, ""
-        return None, f"timeout after {timeout:g} s"
+                other = True  # a late reply to an earlier request or try: discarded
+            if busy and other:
+                # the device is silent while it runs: a frame (even a damaged one) means it is done
+                # and replying, so a damaged reply is resent after the short timeout, not the long one
+                deadline = min(deadline, time.monotonic() + timeout)
+        return None, f"timeout after {busy_timeout if busy else timeout:g} s" + (" of running" if busy else "")
 
 
 def text_command(port, command: str, timeout: float = 30.0) -> list:

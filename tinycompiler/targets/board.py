@@ -19,13 +19,15 @@ import numpy as np
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.targets.base import RunResult
 
+#: whole inferences tried over fresh connections when the link fails beyond the protocol's retries
+LINK_ATTEMPTS = 3
 _NP = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "int32_t": np.int32, "float": np.float32}
 
 
 class BoardTarget:
     layerwise = False  # outputs only: the device does not expose intermediate tensors
 
-    def __init__(self, board_id: str, port: str = None, debug: bool = False):
+    def __init__(self, board_id: str, port: str = None, debug: bool = False, patch="off"):
         from tinycompiler.boards import load_board
 
         self.board = load_board(board_id)
@@ -33,11 +35,13 @@ class BoardTarget:
         self.title = self.board.title
         self.port = port
         self.debug = debug
+        self.patch = patch  # patch-based first stage: off | auto | NxMxK (tinycompiler/plan/patch.py)
         self._graph = None
         self._firmware = None
         self._qemu = None
         self.client = None
         self.collect_layers = True  # read per-layer counts after each inference
+        self.timeout = 3.0  # seconds to wait for a reply before resending (not the inference itself)
         atexit.register(self.close)
 
     # -- the session -------------------------------------------------------------------------------
@@ -48,7 +52,7 @@ class BoardTarget:
 
         if self._graph is not graph or self._firmware is None:
             self.close()
-            self._firmware = build_firmware(graph, self.board, debug=self.debug)
+            self._firmware = build_firmware(graph, self.board, debug=self.debug, patch=self.patch)
             self._graph = graph
         return self._firmware
 
@@ -72,13 +76,13 @@ class BoardTarget:
                 from tinycompiler.harness.link import detect_port
 
                 url = detect_port()
-        client = DeviceClient(url)
+        client = DeviceClient(url, timeout=self.timeout)
         try:
             info = client.hello()
             if info.model_id != fw.model_id and not self.board.emulated and self.port is None:
                 self._upload(fw, url)
                 client.close()
-                client = DeviceClient(url)
+                client = DeviceClient(url, timeout=self.timeout)
                 info = client.hello()
         except Exception:
             client.close()
@@ -125,15 +129,33 @@ class BoardTarget:
         return "microseconds", ticks * 1e6 / info.tick_hz
 
     def run(self, graph, inputs) -> RunResult:
-        """One inference on the device; outputs decoded with the model's dtypes and shapes."""
+        """One inference on the device; outputs decoded with the model's dtypes and shapes.
+
+        A link that fails beyond the protocol's own retries (LinkError) gets a fresh connection
+        and the whole upload-infer-read again, ``LINK_ATTEMPTS`` times in all: every attempt is
+        checked end to end, so a result is either this input's or an error."""
+        from tinycompiler.harness.protocol import LinkError
         from tinycompiler.tensor_io import check_inputs
 
         inputs = check_inputs(graph, inputs)
-        client = self.connect(graph)
-        client.set_input(b"".join(np.ascontiguousarray(x).astype(x.dtype.newbyteorder("<")).tobytes()
-                                  for x in inputs))
-        result = client.infer(layers=self.collect_layers)
+        data = b"".join(np.ascontiguousarray(x).astype(x.dtype.newbyteorder("<")).tobytes() for x in inputs)
+        for attempt in range(LINK_ATTEMPTS):
+            try:
+                client = self.connect(graph)
+                client.set_input(data)
+                result = client.infer(layers=self.collect_layers)
+                break
+            except LinkError as e:
+                self._drop_client()
+                if attempt == LINK_ATTEMPTS - 1:
+                    raise LinkError(f"{e} (gave up after {LINK_ATTEMPTS} fresh connections to {self.board.id})") from None
         return self._result(result)
+
+    def _drop_client(self) -> None:
+        """Forget the connection (not the QEMU session): the next run reconnects and says HELLO."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     def _result(self, result) -> RunResult:
         fw = self._firmware

@@ -1,7 +1,8 @@
 """Semantic checks of an imported graph: what every later stage may rely on.
 
 :func:`validate_graph` raises a one-line :class:`TinyCompilerError` naming the op or tensor for:
-wrong input/output counts, dtypes other than int8 activations (float32 only as a QUANTIZE input at
+wrong input/output counts, a constant data input where the code needs an activation
+(conv, FC, views), dtypes other than int8 activations (float32 only as a QUANTIZE input at
 the graph input or a DEQUANTIZE output at the graph output), missing or malformed quantization,
 non-constant weights or parameters, shapes that do not agree with the op (filter vs input
 channels, SAME/VALID output size, bias length, FC dims, broadcasting, concat, reshape element
@@ -60,6 +61,9 @@ _WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 _PARAM_INPUT = ("MEAN", "PAD", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR", "RESHAPE")
 #: per-channel quantization axis of each weighted op's filter
 _FILTER_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+#: ops whose data input (input 0) the code generator reads from the arena: a constant there has no
+#: arena bytes (other ops copy a constant operand into weights.c; views alias their input's bytes)
+_ARENA_INPUT = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "RESHAPE", "SQUEEZE")
 
 
 def _err(op: Op, msg: str) -> TinyCompilerError:
@@ -182,6 +186,9 @@ def _data_inputs(op: Op) -> list:
 
 def _check_dtypes(g: Graph, op: Op, edges: tuple) -> None:
     graph_inputs, graph_outputs = edges
+    if op.kind in _ARENA_INPUT and g.tensors[op.inputs[0]].is_const:
+        raise _err(op, f"input {_tname(g, op.inputs[0])} is a constant; {op.kind} runs on activations only "
+                       f"(fold the constant computation away when converting the model)")
     for pos in _data_inputs(op):
         i = op.inputs[pos]
         t = g.tensors[i]
