@@ -21,6 +21,13 @@ def add_model_args(parser) -> None:
                         help="for a .pt2: how activation ranges are chosen from the calibration data")
 
 
+def add_patch_arg(parser) -> None:
+    """``--patch``: patch-based inference of the first stage (see tinycompiler/plan/patch.py)."""
+    parser.add_argument("--patch", default="off",
+                        help="patch-based inference: off (default), auto, auto:F (extra-MAC bound F, "
+                             "default 0.2), or NxMxK (an N x M grid, split after op K)")
+
+
 def load(args):
     """The command's model as an IR graph (a .pt2 is converted and quantized first)."""
     from tinycompiler.frontends import load_model

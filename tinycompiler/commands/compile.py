@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from tinycompiler.commands.common import add_model_args, emit_json, load
+from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
 
 #: --board values that get the plain C bundle, not a PlatformIO project
 BUNDLE_ONLY = ("host", "reference")
@@ -20,8 +20,7 @@ def add_parser(sub) -> None:
                    "(emulated boards build offline) and print its flash/RAM bytes")
     s.add_argument("--opt", choices=["O2", "Os"], default="O2", help="optimization level of the firmware")
     s.add_argument("--debug", action="store_true", help="debug build: guard words after the arena (TC_ARENA_GUARD)")
-    s.add_argument("--patch", default="off",
-                   help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
+    add_patch_arg(s)
     s.add_argument("--harness", action="append", type=Path, metavar="DIR",
                    help="directory copied into the project's src/ (repeatable); default: boards/harness and "
                         "boards/ports/<the board's port>")

@@ -7,7 +7,7 @@ with ``--serial-port P`` it keeps running with its UART on ``socket://127.0.0.1:
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import add_model_args, emit_json, load
+from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
 
 
 def add_parser(sub) -> None:
@@ -18,8 +18,7 @@ def add_parser(sub) -> None:
                    help="emulated board: keep it running with its UART on socket://127.0.0.1:P until Ctrl-C")
     s.add_argument("--upload-port", help="real board: the port PlatformIO uploads through (default: auto)")
     s.add_argument("--debug", action="store_true", help="check the arena guard bytes after every inference")
-    s.add_argument("--patch", default="off",
-                   help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
+    add_patch_arg(s)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from tinycompiler.commands.common import add_model_args, emit_json, load
+from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
 from tinycompiler.errors import TinyCompilerError
 
 
@@ -13,8 +13,7 @@ def add_parser(sub) -> None:
     s = sub.add_parser("plan", help="the memory plan per layer: peak SRAM and its layer, flash, fit on a board")
     add_model_args(s)
     s.add_argument("--board", help="check the fit against this board's SRAM and flash (see tinyc boards)")
-    s.add_argument("--patch", default="off",
-                   help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
+    add_patch_arg(s)
     s.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     s.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with pictures")
     s.add_argument("--compare-tflm", action="store_true",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import add_model_args, emit_json, load
+from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
 
 
 def add_parser(sub) -> None:
@@ -13,8 +13,7 @@ def add_parser(sub) -> None:
     s.add_argument("--input", help=".npy (one input) or .npz with input_0, input_1, ...")
     s.add_argument("--output", help=".npz to write output_0, output_1, ... into")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input when --input is absent")
-    s.add_argument("--patch", default="off",
-                   help="patch-based inference: off (default), auto, or a grid and split op such as 2x2x5")
+    add_patch_arg(s)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 
@@ -26,9 +25,7 @@ def run(args) -> int:
     from tinycompiler.tensor_io import load_inputs, random_inputs, save_outputs
 
     graph = load(args)
-    target = get_target(args.board, port=args.port)
-    if args.patch != "off":
-        target.patch = args.patch  # host and board targets generate with it; the reference has no plan
+    target = get_target(args.board, port=args.port, patch=args.patch)
     if args.input:
         inputs = load_inputs(args.input, graph)
     else:

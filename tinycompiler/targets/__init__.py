@@ -32,17 +32,22 @@ def is_board(name: str) -> bool:
     return name not in ("reference", "host")
 
 
-def get_target(name: str, port: str = None, debug: bool = False):
+def get_target(name: str, port: str = None, debug: bool = False, patch: str = "off"):
     """The target called ``name``; a clear error lists the known ones. ``port``/``debug`` apply to
-    device boards only (a port given for reference/host is an error)."""
+    device boards only (a port given for reference/host is an error); ``patch`` to targets that
+    run generated code (the reference interpreter has no memory plan)."""
     targets = _targets()
     if name not in targets:
         raise TinyCompilerError(f"unknown board {name!r}; known: {', '.join(sorted(targets))}")
-    if not is_board(name):
+    if name == "reference":
         if port:
             raise TinyCompilerError(f"--port applies to device boards, not {name!r}")
         return targets[name]()
-    return targets[name](port=port, debug=debug)
+    if name == "host":
+        if port:
+            raise TinyCompilerError(f"--port applies to device boards, not {name!r}")
+        return targets[name](patch=patch)
+    return targets[name](port=port, debug=debug, patch=patch)
 
 
 __all__ = ["RunResult", "get_target", "is_board", "target_names"]
