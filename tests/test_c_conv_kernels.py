@@ -124,7 +124,7 @@ def test_conv_one_channel_fast_path(lib, case):
 @given(case=builders.st_conv2d())
 def test_conv_all_paths_random(lib, case):
     ran = check_case(lib, case, CONV_KERNELS)
-    assert {"tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_wrapper_s8"} <= set(ran)
+    assert {"tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_wrapper_s8", "tc_conv2d_packed_s8"} <= set(ran)
 
 
 @SETTINGS
@@ -172,6 +172,23 @@ def test_depthwise_inplace_any_geometry(lib, case):
     assert {"tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_inplace_packed_s8"} <= set(ran)
 
 
+@SETTINGS
+@given(case=conv_cases(max_hw=10, max_channels=40))
+def test_conv_packed_at_the_planned_overlap(lib, case):
+    """tc_conv2d_packed_s8 (two pixels per pass) honours the CONV_2D overlap contract of plan/overlap.py:
+    with the output placed at the lag the planner would choose over its dying input, still exact."""
+    from conv_kernels_ctypes import call_packed_conv_overlapped
+
+    from tinycompiler.plan.overlap import chosen_lag
+
+    g = case.graph
+    lag = chosen_lag(g.ops[0], g)
+    assert lag is not None
+    st_, got = call_packed_conv_overlapped(lib, kernel_args(g.ops[0], g), case.inputs[0], lag)
+    assert st_ == 0
+    assert np.array_equal(got.reshape(_expected(case).shape), _expected(case)), f"lag {lag}: {case!r}"
+
+
 # ---------------------------------------------------------------------------------------------------
 # FULLY_CONNECTED
 
@@ -179,7 +196,8 @@ def test_depthwise_inplace_any_geometry(lib, case):
 @SETTINGS
 @given(case=builders.st_fully_connected(max_features=300))
 def test_fully_connected(lib, case):
-    assert check_case(lib, case, ("tc_fully_connected_s8",)) == ["tc_fully_connected_s8"]
+    assert check_case(lib, case, ("tc_fully_connected_s8", "tc_fully_connected_packed_s8")) == [
+        "tc_fully_connected_s8", "tc_fully_connected_packed_s8"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -241,7 +259,7 @@ def _sanitizer_main(n_examples: int):  # pragma: no cover - runs in a subprocess
         check_case(slib, builders.make_case(g, seed), DW_KERNELS)
         g = builders.fully_connected_graph(seed, 1 + i % 3, int(rng.integers(1, 70)), int(rng.integers(1, 9)),
                                            per_channel=bool(i % 2))
-        check_case(slib, builders.make_case(g, seed), ("tc_fully_connected_s8",))
+        check_case(slib, builders.make_case(g, seed), ("tc_fully_connected_s8", "tc_fully_connected_packed_s8"))
     print("sanitized OK")
 
 

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import builders  # noqa: E402
 
-from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, kernel_args, requant_table  # noqa: E402
+from tinycompiler.codegen.weights_layout import (conv_packed_weights, depthwise_packed_weights, fc_packed_weights,  # noqa: E402
+                                                 folded_bias, kernel_args, requant_table)
 from tinycompiler.reference import run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,8 @@ KERNEL_SOURCES = [
     "tc_conv2d_wrapper_s8.c", "tc_depthwise_conv2d_s8.c", "tc_depthwise_conv2d_3x3_s8.c",
     "tc_depthwise_conv2d_packed_s8.c",
     "tc_depthwise_conv2d_inplace_s8.c", "tc_depthwise_wrapper_s8.c", "tc_fully_connected_s8.c",
-    "tc_depthwise_conv2d_inplace_packed_s8.c", "tc_conv2d_c1_s8.c",
+    "tc_depthwise_conv2d_inplace_packed_s8.c", "tc_conv2d_c1_s8.c", "tc_conv2d_packed_s8.c",
+    "tc_fully_connected_packed_s8.c",
 ]
 CFLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2", "-std=c99",
           "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
@@ -92,6 +94,12 @@ def random_cases(seed: int) -> list:
             g = builders.fully_connected_graph(gseed, int(rng.integers(1, 4)), int(rng.integers(1, 300)),
                                                int(rng.integers(1, 40)), act, pc, bias)
         cases.append(builders.make_case(g, gseed, f"seed {seed} case {i}"))
+    # a pointwise conv that may run in place (stride 1, out_c <= in_c; odd pixel count and channel tails)
+    gseed = int(rng.integers(0, 2**31 - 1))
+    ci = int(rng.integers(5, 41))
+    g = builders.conv2d_graph(gseed, int(rng.integers(1, 8)), 2 * int(rng.integers(1, 5)) + 1, ci,
+                              int(rng.integers(1, ci + 1)), 1, 1, 1, 1, "VALID", pick(*builders.ACTIVATIONS))
+    cases.append(builders.make_case(g, gseed, f"seed {seed} pointwise in place"))
     # the unrolled interiors of the packed depthwise (5x5, 7x7), with a channel tail
     for k in (5, 7):
         gseed = int(rng.integers(0, 2**31 - 1))
@@ -131,6 +139,11 @@ def vectors_source(cases) -> str:
         if packed:
             out.append(_arr(f"wp{i}", "int16_t", depthwise_packed_weights(a)).replace("] = {", "] __attribute__((aligned(4))) = {"))
             out.append(_arr(f"fb{i}", "int32_t", folded_bias(a)))
+        packed8 = kind in (0, 2)
+        if packed8:
+            wp8 = conv_packed_weights(a) if kind == 0 else fc_packed_weights(a)
+            out.append(_arr(f"pp{i}", "int8_t", wp8))
+            out.append(_arr(f"fb{i}", "int32_t", folded_bias(a)))
         rq = requant_table(a)
         if rq is not None:
             out.append(_arr(f"rq{i}", "int32_t", rq))
@@ -138,7 +151,8 @@ def vectors_source(cases) -> str:
         entries.append(f"  {{{kind}, {{{','.join(str(int(x)) for x in prm)}}}, {dims(a.input_dims)}, "
                        f"{dims(a.filter_dims)}, {dims(a.output_dims)}, in{i}, w{i}, "
                        f"{f'b{i}' if a.bias is not None else 'NULL'}, m{i}, s{i}, e{i}, "
-                       f"{f'wp{i}, fb{i}' if packed else 'NULL, NULL'}, {f'rq{i}' if rq is not None else 'NULL'}}},\n")
+                       f"{f'wp{i}, fb{i}' if packed else ('NULL, fb' + str(i) if packed8 else 'NULL, NULL')}, "
+                       f"{f'rq{i}' if rq is not None else 'NULL'}, {f'pp{i}' if packed8 else 'NULL'}}},\n")
     out.append("#include <stddef.h>\nconst tv_case tv_cases[] = {\n" + "".join(entries) + "};\n")
     out.append(f"const int32_t tv_n_cases = {len(cases)};\n")
     return "".join(out)
@@ -197,7 +211,8 @@ def test_kernels_on_cortex_m4(vectors, dsp):
     # every fast path and every reference ran on the device
     assert {"conv_ref", "conv_im2col", "conv_1x1", "conv_rgb", "conv_wrapper", "dw_ref", "dw_3x3",
             "dw_wrapper", "dw_inplace", "dw_packed", "dw_packed_rq", "dw_inplace_ring4", "dw_inplace_ring1",
-            "conv_c1", "fc"} <= kernels
+            "conv_c1", "fc", "conv_packed", "conv_packed_rq", "conv_packed_inplace", "fc_packed",
+            "fc_packed_rq"} <= kernels
     assert len({c for c, _, _, _ in rows}) == len(cases)
 
 

@@ -137,6 +137,25 @@ tc_status tc_conv2d_c1_s8(const tc_conv_params *params, const tc_per_channel_qua
                           const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                           const tc_dims *output_dims, int8_t *output);
 
+/* Packed fast path (what codegen uses for CONV_2D): any kernel size, stride, dilation, padding, batch.
+ * Two output pixels x two output channels per inner loop (SXTB16 + SMLAD on int8 columns of both
+ * pixels and on the weights), input offset folded into the bias, optional folded requantization (`rq`,
+ * may be NULL: then quant is used). Weights and bias prepared at compile time (weights_layout.py:
+ * conv_packed_weights, folded_bias; layout in src/tc_conv2d_packed_s8.c):
+ *   packed_filter  int8, rows in pairs interleaved by groups of four k, K padded to a multiple of 4;
+ *   folded_bias    int32 [out_ch] (required): bias[o] + input_offset * sum of row o.
+ * Padded taps hold the input zero point in the column, so border pixels stay exact. Pixels are taken
+ * in raster order in pairs (per image; an odd last pixel alone); both windows of a pair are copied into
+ * scratch before either output pixel is written (the CONV_2D overlap contract of plan/overlap.py).
+ * scratch: tc_conv2d_packed_s8_scratch_bytes() = 2 * K4 bytes (K4 = kh * kw * in_ch rounded up to 4),
+ * 4-byte aligned (checked). */
+int32_t tc_conv2d_packed_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
+tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                              const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                              const tc_dims *filter_dims, const int8_t *packed_filter,
+                              const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
+                              int8_t *scratch);
+
 /* Dispatcher: 1x1 fast path, else RGB fast path, else im2col fast path; the reference kernel only
  * when scratch is NULL. `scratch` must hold tc_conv2d_s8_scratch_bytes() bytes (the maximum the
  * chosen path needs; 0 is never returned for a valid conv, so pass NULL only to force the reference). */
@@ -242,5 +261,15 @@ tc_status tc_fully_connected_s8(const tc_fc_params *params, const tc_per_channel
                                 int32_t batches, int32_t in_depth, int32_t out_depth,
                                 const int8_t *input, const int8_t *weights, const int32_t *bias,
                                 int8_t *output);
+
+/* Packed FULLY_CONNECTED (what codegen uses): four output rows per pass over the int8 input (SXTB16 +
+ * SMLAD), input offset folded into the bias, optional folded requantization (`rq`, may be NULL; with
+ * params->per_channel == 0 row 0 of rq / quant serves every output). Weights prepared at compile time
+ * (weights_layout.py: fc_packed_weights, folded_bias; layout in src/tc_fully_connected_packed_s8.c).
+ * No scratch. */
+tc_status tc_fully_connected_packed_s8(const tc_fc_params *params, const tc_per_channel_quant *quant,
+                                       const tc_rq *rq, int32_t batches, int32_t in_depth, int32_t out_depth,
+                                       const int8_t *input, const int8_t *packed_weights,
+                                       const int32_t *folded_bias, int8_t *output);
 
 #endif /* TC_CONV_H */

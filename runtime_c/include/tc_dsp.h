@@ -72,6 +72,8 @@ static inline uint32_t tc_sxtb16_ror8(uint32_t x)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
+/* SSAT #8: saturate to [-128, 127]. */
+static inline int32_t tc_ssat8(int32_t x) { return __ssat(x, 8); }
 /* SADD16: lane-wise int16 add (wrapping). */
 static inline uint32_t tc_sadd16(uint32_t a, uint32_t b) { return (uint32_t)__sadd16((int32_t)a, (int32_t)b); }
 /* SMLAD: acc + a.bottom * b.bottom + a.top * b.top. */
@@ -92,6 +94,11 @@ static inline uint32_t tc_sxtb16(uint32_t x)
 static inline uint32_t tc_sxtb16_ror8(uint32_t x)
 {
     return tc_sxtb16(tc_ror8(x));
+}
+
+static inline int32_t tc_ssat8(int32_t x)
+{
+    return x < -128 ? -128 : (x > 127 ? 127 : x);
 }
 
 static inline uint32_t tc_sadd16(uint32_t a, uint32_t b)

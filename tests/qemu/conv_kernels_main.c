@@ -13,7 +13,7 @@
 static int8_t out_buf[MAX_BYTES];
 static int8_t io_buf[MAX_BYTES];
 static int16_t scratch16[MAX_BYTES / 2];
-static int8_t scratch8[MAX_BYTES];
+static int8_t scratch8[MAX_BYTES] __attribute__((aligned(4)));
 static int32_t failures;
 
 static int32_t count(const tc_dims *d)
@@ -78,6 +78,22 @@ static void run_conv(int32_t i, const tv_case *tc)
     }
     RUN("conv_wrapper", tc_conv2d_wrapper_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
                                              &tc->out, out_buf, scratch16));
+    RUN("conv_packed", tc_conv2d_packed_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt, tc->packed8,
+                                           tc->folded_bias, &tc->out, out_buf, scratch8));
+    if (tc->rq != NULL) {
+        RUN("conv_packed_rq", tc_conv2d_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in, tc->input,
+                                                  &tc->filt, tc->packed8, tc->folded_bias, &tc->out, out_buf,
+                                                  scratch8));
+    }
+    /* pointwise in place (output over its own input, lag 0): allowed when out_c <= in_c */
+    if (tc->filt.h == 1 && tc->filt.w == 1 && p.pad_top == 0 && p.pad_left == 0 && p.stride_h == 1 &&
+        p.stride_w == 1 && tc->out.c <= tc->in.c && tc->out.h == tc->in.h && tc->out.w == tc->in.w) {
+        memcpy(io_buf, tc->input, (size_t)count(&tc->in));
+        mps2_timer_start();
+        const tc_status st = tc_conv2d_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in, io_buf,
+                                                 &tc->filt, tc->packed8, tc->folded_bias, &tc->out, io_buf, scratch8);
+        report(i, "conv_packed_inplace", st, io_buf, tc, mps2_timer_ticks());
+    }
 }
 
 static void run_depthwise(int32_t i, const tv_case *tc)
@@ -130,6 +146,13 @@ static void run_fc(int32_t i, const tv_case *tc)
     const tc_per_channel_quant q = {tc->multiplier, tc->shift};
     RUN("fc", tc_fully_connected_s8(&p, &q, tc->in.n, tc->in.c, tc->out.c, tc->input, tc->filter, tc->bias,
                                     out_buf));
+    RUN("fc_packed", tc_fully_connected_packed_s8(&p, &q, NULL, tc->in.n, tc->in.c, tc->out.c, tc->input,
+                                                  tc->packed8, tc->folded_bias, out_buf));
+    if (tc->rq != NULL) {
+        RUN("fc_packed_rq", tc_fully_connected_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, tc->in.n,
+                                                         tc->in.c, tc->out.c, tc->input, tc->packed8,
+                                                         tc->folded_bias, out_buf));
+    }
 }
 
 int main(void)

@@ -22,8 +22,9 @@ typedef struct {
     const int32_t *shift;
     const int8_t *expected; /* out.n * out.h * out.w * out.c bytes */
     const int16_t *packed_filter; /* depthwise, multiplier 1: tc_depthwise_conv2d_packed_s8's layout */
-    const int32_t *folded_bias;   /* with the input offset folded in (NULL when not depthwise) */
+    const int32_t *folded_bias;   /* with the input offset folded in (depthwise multiplier 1, conv, FC) */
     const int32_t *rq;            /* folded requantization rows (tc_rq), or NULL */
+    const int8_t *packed8;        /* conv / FC: tc_conv2d_packed_s8 / tc_fully_connected_packed_s8 weights */
 } tv_case;
 
 extern const tv_case tv_cases[];

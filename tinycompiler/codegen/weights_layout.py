@@ -106,6 +106,39 @@ def depthwise_packed_weights(args: KernelArgs) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([groups, tail]).astype(np.int16))
 
 
+def _row_blocks(w2d: np.ndarray, block: int) -> np.ndarray:
+    """Rows in blocks of ``block``: per block, for each full group of four columns the block's rows'
+    four bytes (row by row), then the block's K % 4 tail bytes row by row; leftover rows natural."""
+    o, k = w2d.shape
+    k0 = k // 4 * 4
+    parts = []
+    ob = o // block * block
+    for r in range(0, ob, block):
+        blk = w2d[r:r + block]
+        parts.append(blk[:, :k0].reshape(block, k0 // 4, 4).transpose(1, 0, 2).reshape(-1))
+        parts.append(blk[:, k0:].reshape(-1))
+    parts.extend(w2d[r] for r in range(ob, o))
+    return np.ascontiguousarray(np.concatenate(parts).astype(np.int8))
+
+
+def conv_packed_weights(args: KernelArgs) -> np.ndarray:
+    """int8 weights of tc_conv2d_packed_s8 (see runtime_c/src/tc_conv2d_packed_s8.c): rows [O, K] (HWI)
+    zero-padded to K4 (multiple of 4), in row pairs by groups of four."""
+    o, kh, kw, ci = args.filter_dims
+    k = kh * kw * ci
+    k4 = (k + 3) // 4 * 4
+    w = np.zeros((o, k4), np.int8)
+    w[:, :k] = np.asarray(args.weights, np.int8).reshape(o, k)
+    return _row_blocks(w, 2)
+
+
+def fc_packed_weights(args: KernelArgs) -> np.ndarray:
+    """int8 weights of tc_fully_connected_packed_s8 (see runtime_c/src/tc_fully_connected_packed_s8.c):
+    rows in blocks of four by groups of four inputs, then each block's tail; leftover rows natural."""
+    w = np.asarray(args.weights, np.int8)
+    return _row_blocks(w.reshape(w.shape[0], -1), 4)
+
+
 def folded_bias(args: KernelArgs) -> np.ndarray:
     """int32 bias with the input offset folded in: bias[o] + input_offset * sum of output o's weights.
 

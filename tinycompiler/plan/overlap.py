@@ -13,9 +13,13 @@ reads) of the pixels still to be computed. So the plan is safe iff, for every ou
 :func:`max_lag` returns the largest such lag. Which pixels are "still to be computed" depends on
 each kernel's loop order (the contracts, one per rule below):
 
-- CONV_2D (tc_conv2d_1x1_s8, tc_conv2d_rgb_s8, tc_conv2d_im2col_s8): pixel q's whole receptive
-  field is copied (widened) into scratch before any byte of pixel q is written, and the dot
-  products read only scratch and the filter: pixels q' > q.
+- CONV_2D (tc_conv2d_packed_s8, what codegen emits; tc_conv2d_1x1_s8, tc_conv2d_rgb_s8,
+  tc_conv2d_im2col_s8 in patch stages): pixel q's whole receptive field is copied into scratch
+  before any byte of pixel q is written, and the dot products read only scratch and the filter:
+  pixels q' > q. The packed kernel takes pixels in pairs (2j, 2j + 1 per image) and copies both
+  windows before writing either pixel, so when q is written the pixels still to be read are q' >
+  2j + 1, a subset of q' > q: the per-pixel rule stays safe (it is conservative by at most one
+  pixel, tested by tests/test_c_conv_kernels.py::test_conv_packed_at_the_planned_overlap).
 - DEPTHWISE_CONV_2D out of place (tc_depthwise_conv2d_packed_s8, tc_depthwise_conv2d_3x3_s8,
   tc_depthwise_conv2d_s8; and tc_conv2d_c1_s8 / tc_conv2d_im2col_s8, which run a one-input-channel
   depthwise with a depth multiplier): pixel by pixel in raster order; within a pixel, channel by

@@ -12,7 +12,8 @@ import dataclasses
 import numpy as np
 
 from tinycompiler.codegen.program import Call
-from tinycompiler.codegen.weights_layout import depthwise_packed_weights, folded_bias, kernel_args, requant_table
+from tinycompiler.codegen.weights_layout import (conv_packed_weights, depthwise_packed_weights, fc_packed_weights,
+                                                 folded_bias, kernel_args, requant_table)
 
 
 def conv_kernel(args) -> str:
@@ -27,13 +28,24 @@ def conv_kernel(args) -> str:
 
 
 def conv_scratch_bytes(op, graph) -> int:
-    """Scratch of the chosen CONV_2D kernel (bytes), as its C *_scratch_bytes query returns."""
+    """Scratch of a CONV_2D (bytes): tc_conv2d_packed_s8's two int8 columns, 2 * K4 with K4 = kh * kw * ci
+    rounded up to 4 (tc_conv2d_packed_s8_scratch_bytes). That also covers what the natural-weight kernels
+    of :func:`conv_kernel` need (2 * ci for 1x1, 2 * kh * kw * ci otherwise), which a patch stage runs."""
     args = kernel_args(op, graph)
     _, kh, kw, ci = args.filter_dims
-    kernel = conv_kernel(args)
-    if kernel == "tc_conv2d_1x1_s8":
-        return 2 * ci
-    return 2 * kh * kw * ci
+    return 2 * ((kh * kw * ci + 3) // 4 * 4)
+
+
+def _packed_arrays(op, ctx, args, weights_role, packed_weights) -> tuple:
+    """Arrays of a packed kernel: weights, mult, shift, folded bias, and the tc_rq table when it exists."""
+    arrays = [ctx.array(op, weights_role, packed_weights, np.int8),
+              ctx.array(op, "mult", args.multiplier, np.int32),
+              ctx.array(op, "shift", args.shift, np.int32),
+              ctx.array(op, "bias", folded_bias(args), np.int32)]
+    rq = requant_table(args)
+    if rq is not None:
+        arrays.append(ctx.array(op, "rq", rq, np.int32))
+    return arrays, rq is not None
 
 
 def depthwise_kernel(args) -> str:
@@ -69,16 +81,18 @@ def _call_args(op, graph, ctx, args, kernel) -> dict:
     scratch_off, _ = ctx.scratch(op)
     return {**args.params, "kernel": kernel, "in_dims": args.input_dims, "filter_dims": args.filter_dims,
             "out_dims": args.output_dims, "input": ctx.offset(x.index), "output": ctx.offset(y.index),
-            "scratch": scratch_off, "bias": args.bias is not None}
+            "scratch": scratch_off, "bias": args.bias is not None, "packed": False}
 
 
 def lower_conv(op, graph, ctx) -> Call:
+    """Every CONV_2D runs tc_conv2d_packed_s8 (compile-time packed weights, folded bias, tc_rq)."""
     args = kernel_args(op, graph)
-    kernel = conv_kernel(args)
+    kernel = "tc_conv2d_packed_s8"
     _, kh, kw, _ = args.filter_dims
     comment = f"CONV_2D {kh}x{kw} {list(args.input_dims)} -> {list(args.output_dims)} ({kernel})"
-    return Call(op.index, "conv2d", comment, _call_args(op, graph, ctx, args, kernel),
-                kernel_arrays(op, ctx, args, "filter"), [kernel])
+    arrays, has_rq = _packed_arrays(op, ctx, args, "filter", conv_packed_weights(args))
+    call_args = {**_call_args(op, graph, ctx, args, kernel), "bias": True, "packed": True, "rq": has_rq}
+    return Call(op.index, "conv2d", comment, call_args, arrays, [kernel])
 
 
 def _single_channel_multiplier(args) -> bool:
@@ -130,12 +144,12 @@ def lower_fully_connected(op, graph, ctx) -> Call:
     args = kernel_args(op, graph)
     batches, _, _, in_depth = args.input_dims
     out_depth = args.output_dims[3]
+    arrays, has_rq = _packed_arrays(op, ctx, args, "weights", fc_packed_weights(args))
     call_args = {**args.params, "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
                  "input": ctx.offset(op.inputs[0]), "output": ctx.offset(op.outputs[0]),
-                 "bias": args.bias is not None}
-    comment = f"FULLY_CONNECTED {in_depth} -> {out_depth} x{batches}"
-    return Call(op.index, "fully_connected", comment, call_args, kernel_arrays(op, ctx, args, "weights"),
-                ["tc_fully_connected_s8"])
+                 "bias": True, "rq": has_rq}
+    comment = f"FULLY_CONNECTED {in_depth} -> {out_depth} x{batches} (tc_fully_connected_packed_s8)"
+    return Call(op.index, "fully_connected", comment, call_args, arrays, ["tc_fully_connected_packed_s8"])
 
 
 def depthwise_scratch_bytes(op, graph) -> int:

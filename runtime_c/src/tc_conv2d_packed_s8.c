@@ -1,0 +1,340 @@
+/* int8 CONV_2D on compile-time packed weights: two output pixels x two output channels per inner loop.
+ *
+ * Layout (tinycompiler/codegen/weights_layout.py: conv_packed_weights, folded_bias; see tc_conv.h):
+ * K = kh * kw * in_ch (HWI order) rounded up to K4, a multiple of 4, with zero weights past K. Rows go
+ * in pairs (o, o + 1): for each group of four k, row o's four bytes then row o + 1's; an odd last row
+ * follows alone (K4 bytes). One 32-bit load per row and group, unpacked by SXTB16 / SXTB16 ROR #8 into
+ * (w0, w2) / (w1, w3), the lane order the same instructions give the input.
+ *
+ * The receptive fields of two output pixels A and B are copied as int8 into scratch, interleaved by
+ * groups of four: byte 8g + 4P + j holds element 4g + j of pixel P (raw input bytes, no offset: the input
+ * offset is folded into the bias), with padded taps holding the input zero point, so the dot product plus
+ * the folded bias is exactly TFLite's accumulator. Bytes K..K4 of a column meet zero weights and are
+ * never initialised. The inner loop (hand-scheduled on DSP cores) loads both pixels' words with one
+ * LDRD and each row's word with one LDR: 3 loads, 8 SXTB16, 8 SMLAD per 16 MACs.
+ *
+ * Overlap contract (plan/overlap.py, CONV_2D): both windows of a pair are copied into scratch before
+ * either output pixel is written, and the dot products read only scratch and the filter; pixel q's
+ * window is thus read before q is written, and nothing of it afterwards. */
+#include "tc_conv.h"
+#include "tc_conv_internal.h"
+
+#define TC_ALWAYS_INLINE inline __attribute__((always_inline))
+
+static int32_t tc_conv_packed_k4(const tc_dims *filter_dims)
+{
+    return (filter_dims->h * filter_dims->w * filter_dims->c + 3) & ~3;
+}
+
+int32_t tc_conv2d_packed_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims)
+{
+    (void)input_dims;
+    return 2 * tc_conv_packed_k4(filter_dims);
+}
+
+/* Requantized, clamped output of accumulator acc for channel o (act range in registers). */
+static TC_ALWAYS_INLINE int32_t tc_conv_packed_rq(int32_t acc, int32_t m, int32_t add, int32_t rshift)
+{
+    const uint32_t lo = ((uint32_t)acc & 0x80000000u) | 0x40000000u;
+    const uint32_t hi = (uint32_t)add + (uint32_t)(acc >> 31);
+    uint64_t p = ((uint64_t)hi << 32) | lo;
+    p += (uint64_t)((int64_t)acc * (int64_t)m);
+    return (int32_t)(uint32_t)(p >> 32) >> rshift;
+}
+
+/* Clamp to [lo, hi]; with hi_is_127 (the common no-activation / ReLU range) SSAT does the upper bound. */
+static TC_ALWAYS_INLINE int8_t tc_conv_packed_clamp(int32_t v, int32_t lo, int32_t hi, const int hi_is_127)
+{
+    if (hi_is_127) {
+        v = tc_ssat8(v);
+    } else {
+        v = v > hi ? hi : v;
+    }
+    v = v < lo ? lo : v;
+    return (int8_t)v;
+}
+
+/* Channel o of two pixels: accumulators a (pixel A) and b (pixel B). */
+static TC_ALWAYS_INLINE void tc_conv_packed_store2(int32_t a, int32_t b, int32_t o, const tc_rq *rq,
+                                                   const tc_per_channel_quant *quant, int32_t out_zp,
+                                                   int32_t act_lo, int32_t act_hi, int8_t *oa, int8_t *ob,
+                                                   const int use_rq, const int hi_is_127)
+{
+    int32_t va, vb;
+    if (use_rq) {
+        const int32_t m = rq[o].multiplier, d = rq[o].add, s = rq[o].rshift;
+        va = tc_conv_packed_rq(a, m, d, s);
+        vb = tc_conv_packed_rq(b, m, d, s);
+    } else {
+        const int32_t m = quant->multiplier[o], s = quant->shift[o];
+        va = tc_requantize_fast(a, m, s) + out_zp;
+        vb = tc_requantize_fast(b, m, s) + out_zp;
+    }
+    oa[o] = tc_conv_packed_clamp(va, act_lo, act_hi, hi_is_127);
+    ob[o] = tc_conv_packed_clamp(vb, act_lo, act_hi, hi_is_127);
+}
+
+/* One group of four k for rows (o, o + 1) and pixels (A, B): the portable form of the DSP loop below. */
+static TC_ALWAYS_INLINE void tc_conv_packed_mac(const int8_t *c, const int8_t *w, int32_t *a0, int32_t *a1,
+                                                int32_t *b0, int32_t *b1)
+{
+    const uint32_t xa = tc_read_u32(c), xb = tc_read_u32(c + 4);
+    const uint32_t a02 = tc_sxtb16(xa), a13 = tc_sxtb16_ror8(xa);
+    const uint32_t b02 = tc_sxtb16(xb), b13 = tc_sxtb16_ror8(xb);
+    const uint32_t wr0 = tc_read_u32(w), wr1 = tc_read_u32(w + 4);
+    uint32_t w02 = tc_sxtb16(wr0), w13 = tc_sxtb16_ror8(wr0);
+    *a0 = tc_smlad(a13, w13, tc_smlad(a02, w02, *a0));
+    *b0 = tc_smlad(b13, w13, tc_smlad(b02, w02, *b0));
+    w02 = tc_sxtb16(wr1);
+    w13 = tc_sxtb16_ror8(wr1);
+    *a1 = tc_smlad(a13, w13, tc_smlad(a02, w02, *a1));
+    *b1 = tc_smlad(b13, w13, tc_smlad(b02, w02, *b1));
+}
+
+/* All output channels of the pixel pair in `col` (layout above, k4 / 4 groups) into oa and ob (ob may
+ * equal oa). Kept out of line (see the callers): alone, its loop gets every register. */
+static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t k4, const int8_t *w,
+                                                      const int32_t *fb, int32_t out_c, const tc_rq *rq,
+                                                      const tc_per_channel_quant *quant, const tc_conv_params *p,
+                                                      int8_t *oa, int8_t *ob, const int use_rq, const int hi_is_127)
+{
+    const int8_t *const col_end = col + 2 * k4;
+    const int32_t out_zp = p->output_offset, act_lo = p->act.min, act_hi = p->act.max;
+    int32_t o = 0;
+    for (; o + 2 <= out_c; o += 2) {
+        int32_t a0 = fb[o], a1 = fb[o + 1];
+        int32_t b0 = a0, b1 = a1;
+#if TC_USE_DSP
+        const int8_t *c = col;
+        uint32_t xa, xb, a02, b02, wr, w02;
+        /* two groups per iteration; an odd group count enters at the second half */
+        __asm__ volatile(
+            "tst %[n4], #4\n\t"
+            "bne 2f\n"
+            "1:\n\t"
+            "ldrd %[xa], %[xb], [%[c]], #8\n\t"
+            "ldr %[wr], [%[w]], #4\n\t"
+            "sxtb16 %[a02], %[xa]\n\t"
+            "sxtb16 %[xa], %[xa], ror #8\n\t"
+            "sxtb16 %[b02], %[xb]\n\t"
+            "sxtb16 %[xb], %[xb], ror #8\n\t"
+            "sxtb16 %[w02], %[wr]\n\t"
+            "sxtb16 %[wr], %[wr], ror #8\n\t"
+            "smlad %[a0], %[a02], %[w02], %[a0]\n\t"
+            "smlad %[b0], %[b02], %[w02], %[b0]\n\t"
+            "smlad %[a0], %[xa], %[wr], %[a0]\n\t"
+            "smlad %[b0], %[xb], %[wr], %[b0]\n\t"
+            "ldr %[wr], [%[w]], #4\n\t"
+            "sxtb16 %[w02], %[wr]\n\t"
+            "sxtb16 %[wr], %[wr], ror #8\n\t"
+            "smlad %[a1], %[a02], %[w02], %[a1]\n\t"
+            "smlad %[b1], %[b02], %[w02], %[b1]\n\t"
+            "smlad %[a1], %[xa], %[wr], %[a1]\n\t"
+            "smlad %[b1], %[xb], %[wr], %[b1]\n"
+            "2:\n\t"
+            "ldrd %[xa], %[xb], [%[c]], #8\n\t"
+            "ldr %[wr], [%[w]], #4\n\t"
+            "sxtb16 %[a02], %[xa]\n\t"
+            "sxtb16 %[xa], %[xa], ror #8\n\t"
+            "sxtb16 %[b02], %[xb]\n\t"
+            "sxtb16 %[xb], %[xb], ror #8\n\t"
+            "sxtb16 %[w02], %[wr]\n\t"
+            "sxtb16 %[wr], %[wr], ror #8\n\t"
+            "smlad %[a0], %[a02], %[w02], %[a0]\n\t"
+            "smlad %[b0], %[b02], %[w02], %[b0]\n\t"
+            "smlad %[a0], %[xa], %[wr], %[a0]\n\t"
+            "smlad %[b0], %[xb], %[wr], %[b0]\n\t"
+            "ldr %[wr], [%[w]], #4\n\t"
+            "sxtb16 %[w02], %[wr]\n\t"
+            "sxtb16 %[wr], %[wr], ror #8\n\t"
+            "smlad %[a1], %[a02], %[w02], %[a1]\n\t"
+            "smlad %[b1], %[b02], %[w02], %[b1]\n\t"
+            "smlad %[a1], %[xa], %[wr], %[a1]\n\t"
+            "smlad %[b1], %[xb], %[wr], %[b1]\n\t"
+            "cmp %[c], %[end]\n\t"
+            "bne 1b\n"
+            : [c] "+r"(c), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1),
+              [xa] "=&r"(xa), [xb] "=&r"(xb), [a02] "=&r"(a02), [b02] "=&r"(b02), [wr] "=&r"(wr),
+              [w02] "=&r"(w02)
+            : [end] "r"(col_end), [n4] "r"(k4)
+            : "cc", "memory");
+#else
+        for (const int8_t *c = col; c < col_end; c += 8) {
+            tc_conv_packed_mac(c, w, &a0, &a1, &b0, &b1);
+            w += 8;
+        }
+#endif
+        tc_conv_packed_store2(a0, b0, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
+        tc_conv_packed_store2(a1, b1, o + 1, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
+    }
+    if (o < out_c) {
+        int32_t a0 = fb[o], b0 = a0;
+        for (const int8_t *c = col; c < col_end; c += 8) {
+            const uint32_t xa = tc_read_u32(c), xb = tc_read_u32(c + 4);
+            const uint32_t wr = tc_read_u32(w);
+            w += 4;
+            const uint32_t w02 = tc_sxtb16(wr), w13 = tc_sxtb16_ror8(wr);
+            a0 = tc_smlad(tc_sxtb16(xa), w02, a0);
+            a0 = tc_smlad(tc_sxtb16_ror8(xa), w13, a0);
+            b0 = tc_smlad(tc_sxtb16(xb), w02, b0);
+            b0 = tc_smlad(tc_sxtb16_ror8(xb), w13, b0);
+        }
+        tc_conv_packed_store2(a0, b0, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
+    }
+}
+
+static __attribute__((noinline)) void tc_conv_packed_pair_rq(const int8_t *col, int32_t k4, const int8_t *w,
+                                                       const int32_t *fb, int32_t out_c, const tc_rq *rq,
+                                                       const tc_conv_params *p, int8_t *oa, int8_t *ob)
+{
+    if (p->act.max == 127) {
+        tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 1);
+    } else {
+        tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 0);
+    }
+}
+
+static __attribute__((noinline)) void tc_conv_packed_pair_q(const int8_t *col, int32_t k4, const int8_t *w,
+                                                      const int32_t *fb, int32_t out_c,
+                                                      const tc_per_channel_quant *quant, const tc_conv_params *p,
+                                                      int8_t *oa, int8_t *ob)
+{
+    tc_conv_packed_pair_body(col, k4, w, fb, out_c, NULL, quant, p, oa, ob, 0, 0);
+}
+
+static TC_ALWAYS_INLINE void tc_conv_packed_pair(const int8_t *col, int32_t k4, const int8_t *w, const int32_t *fb,
+                                            int32_t out_c, const tc_rq *rq, const tc_per_channel_quant *quant,
+                                            const tc_conv_params *p, int8_t *oa, int8_t *ob, const int use_rq)
+{
+    if (use_rq) {
+        tc_conv_packed_pair_rq(col, k4, w, fb, out_c, rq, p, oa, ob);
+    } else {
+        tc_conv_packed_pair_q(col, k4, w, fb, out_c, quant, p, oa, ob);
+    }
+}
+
+/* n bytes from src into elements e.. of the column slot (slot = col + 4 * P; layout above). */
+static TC_ALWAYS_INLINE void tc_conv_packed_put(int8_t *slot, int32_t e, const int8_t *src, int32_t n)
+{
+    if (((e | n) & 3) == 0) {
+        int8_t *d = slot + 2 * e;
+        for (int32_t i = 0; i < n; i += 4) {
+            tc_write_u32(d, tc_read_u32(src + i));
+            d += 8;
+        }
+        return;
+    }
+    for (int32_t i = 0; i < n; ++i, ++e) {
+        slot[2 * (e & ~3) + (e & 3)] = src[i];
+    }
+}
+
+/* Receptive field of output pixel (oy, ox) into column slot `slot` (k4 elements). */
+static void tc_conv_packed_gather(const tc_conv_params *params, const tc_dims *input_dims, const int8_t *in_b,
+                                  const tc_dims *filter_dims, int32_t oy, int32_t ox, int8_t *slot, int32_t k4)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t dil_h = params->dilation_h, dil_w = params->dilation_w;
+    const int32_t iy0 = oy * params->stride_h - params->pad_top;
+    const int32_t ix0 = ox * params->stride_w - params->pad_left;
+    int32_t ky0, ky1, kx0, kx1;
+    tc_valid_taps(iy0, dil_h, k_h, in_h, &ky0, &ky1);
+    tc_valid_taps(ix0, dil_w, k_w, in_w, &kx0, &kx1);
+    if (ky0 > 0 || ky1 < k_h || kx0 > 0 || kx1 < k_w) {
+        const uint32_t zp4 = 0x01010101u * (uint8_t)(-params->input_offset); /* the zero point */
+        for (int32_t i = 0; i < k4; i += 4) {
+            tc_write_u32(slot + 2 * i, zp4);
+        }
+    }
+    if (kx0 >= kx1) {
+        return;
+    }
+    for (int32_t ky = ky0; ky < ky1; ++ky) {
+        const int8_t *src = in_b + ((iy0 + ky * dil_h) * in_w + ix0 + kx0 * dil_w) * in_c;
+        int32_t e = (ky * k_w + kx0) * in_c;
+        if (dil_w == 1) { /* the valid taps of a row are contiguous */
+            tc_conv_packed_put(slot, e, src, (kx1 - kx0) * in_c);
+            continue;
+        }
+        for (int32_t kx = kx0; kx < kx1; ++kx) {
+            tc_conv_packed_put(slot, e, src, in_c);
+            src += dil_w * in_c;
+            e += in_c;
+        }
+    }
+}
+
+static void tc_conv_packed_run(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                                           const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                           const tc_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *fb, const tc_dims *output_dims, int8_t *output,
+                                           int8_t *col, const int use_rq)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t k4 = tc_conv_packed_k4(filter_dims);
+    const int32_t pixels = out_h * out_w;
+    /* 1x1, stride 1, no padding, output no larger than the input: pixel q reads input pixel q alone */
+    const int pointwise = filter_dims->h == 1 && filter_dims->w == 1 && params->pad_top == 0 &&
+                          params->pad_left == 0 && params->stride_h == 1 && params->stride_w == 1 &&
+                          out_h <= in_h && out_w == in_w;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        const int8_t *in_b = input + (size_t)b * (size_t)(in_h * in_w * in_c);
+        if (pointwise) {
+            const int8_t *src = in_b;
+            int32_t q = 0;
+            for (; q + 2 <= pixels; q += 2) {
+                tc_conv_packed_put(col, 0, src, in_c);
+                tc_conv_packed_put(col + 4, 0, src + in_c, in_c);
+                src += 2 * in_c;
+                tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output + out_c, use_rq);
+                output += 2 * out_c;
+            }
+            if (q < pixels) {
+                tc_conv_packed_put(col, 0, src, in_c);
+                tc_conv_packed_put(col + 4, 0, src, in_c);
+                tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output, use_rq);
+                output += out_c;
+            }
+            continue;
+        }
+        int32_t oy = 0, ox = 0;
+        int32_t q = 0;
+        for (; q + 2 <= pixels; q += 2) {
+            tc_conv_packed_gather(params, input_dims, in_b, filter_dims, oy, ox, col, k4);
+            if (++ox == out_w) {
+                ox = 0;
+                ++oy;
+            }
+            tc_conv_packed_gather(params, input_dims, in_b, filter_dims, oy, ox, col + 4, k4);
+            if (++ox == out_w) {
+                ox = 0;
+                ++oy;
+            }
+            tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output + out_c, use_rq);
+            output += 2 * out_c;
+        }
+        if (q < pixels) {
+            tc_conv_packed_gather(params, input_dims, in_b, filter_dims, oy, ox, col, k4);
+            tc_conv_packed_gather(params, input_dims, in_b, filter_dims, oy, ox, col + 4, k4);
+            tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output, use_rq);
+            output += out_c;
+        }
+    }
+}
+
+tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                              const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                              const tc_dims *filter_dims, const int8_t *packed_filter,
+                              const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
+                              int8_t *scratch)
+{
+    if (!tc_conv_args_ok(params, quant, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
+        scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || folded_bias == NULL) {
+        return TC_ERROR_ARGUMENT;
+    }
+    tc_conv_packed_run(params, quant, rq, input_dims, input, filter_dims, packed_filter, folded_bias, output_dims,
+                  output, scratch, rq != NULL);
+    return TC_OK;
+}
