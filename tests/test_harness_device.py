@@ -41,8 +41,8 @@ def test_mlperf_runner_sequence(kws_device):
     graph, fw, client = kws_device
     x = np.random.default_rng(7).integers(-128, 128, (1, 49, 10, 1), dtype=np.int8)
     raw = x.tobytes()
-    boot = client.text("name")  # the boot lines may still be waiting in front of the reply
-    assert any(re.fullmatch(r"m-name-dut-\[tinycompiler\]", ln) for ln in boot + client.text("name"))
+    client.wait_ready(timeout=5.0)  # the boot banner ends with its own m-ready: consume it first
+    assert any(re.fullmatch(r"m-name-dut-\[tinycompiler\]", ln) for ln in client.text("name"))
     profile = client.text("profile")
     assert profile[0].startswith("m-profile-[") and profile[1] == f"m-model-[{graph.name}]"
     assert client.text(f"db load {len(raw)}") == [f"m-[Expecting {len(raw)} bytes]"]

@@ -225,6 +225,12 @@ class DeviceClient:
 
     # -- MLPerf Tiny text commands -----------------------------------------------------------------
 
+    def wait_ready(self, timeout: float = 10.0) -> list:
+        """The boot banner's lines, once the device has printed its first ``m-ready``; call it
+        before text commands on a freshly started board, or the banner's ``m-ready`` can end
+        the first command's reply early."""
+        return P.read_until_ready(self.port, timeout)
+
     def text(self, command: str, timeout: float = 60.0) -> list:
         """One MLPerf Tiny runner command (without ``%``); the reply lines before ``m-ready``."""
         return P.text_command(self.port, command, timeout)

@@ -293,6 +293,18 @@ class Channel:
         return None, f"timeout after {busy_timeout if busy else timeout:g} s" + (" of running" if busy else "")
 
 
+def read_until_ready(port, timeout: float) -> list:
+    """Lines the device prints up to its next ``m-ready`` (e.g. the boot banner), excluding it;
+    an empty list if none comes within ``timeout`` seconds (the banner was already consumed)."""
+    buf = bytearray()
+    deadline = time.monotonic() + timeout
+    while not buf.endswith(b"m-ready\r\n") and time.monotonic() < deadline:
+        buf += port.read(max(1, port.in_waiting))
+    if not buf.endswith(b"m-ready\r\n"):
+        return []
+    return [ln for ln in buf.decode("ascii", "replace").split("\r\n") if ln and ln != "m-ready"]
+
+
 def text_command(port, command: str, timeout: float = 30.0) -> list:
     """Send an MLPerf Tiny text command (``%`` appended) and return the reply lines up to and
     excluding ``m-ready``; TinyCompilerError on timeout. Bytes already waiting (a boot banner) are
