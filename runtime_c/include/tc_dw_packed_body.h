@@ -41,6 +41,44 @@ static inline __attribute__((always_inline)) int8_t tc_dw_store1(int32_t acc, in
     return tc_conv_output(acc, mul[c], sh[c], out_off, act);
 }
 
+/* One tap of four channels: v = the four int8 inputs, w02 / w13 = the packed int16 weights of
+ * (c0, c2) / (c1, c3). On DSP cores one asm block per tap, so that the compiler keeps the tap order
+ * (left to itself it regroups an unrolled tap loop by accumulator and spills the widened inputs). */
+static inline __attribute__((always_inline)) void tc_dw4_tap(uint32_t v, uint32_t w02, uint32_t w13, int32_t *a0,
+                                                             int32_t *a1, int32_t *a2, int32_t *a3)
+{
+#if TC_USE_DSP
+    uint32_t x02, x13;
+    __asm__("sxtb16 %[x02], %[v]\n\t"
+            "sxtb16 %[x13], %[v], ror #8\n\t"
+            "smlabb %[a0], %[x02], %[w02], %[a0]\n\t"
+            "smlatt %[a2], %[x02], %[w02], %[a2]\n\t"
+            "smlabb %[a1], %[x13], %[w13], %[a1]\n\t"
+            "smlatt %[a3], %[x13], %[w13], %[a3]"
+            : [x02] "=&r"(x02), [x13] "=&r"(x13), [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2),
+              [a3] "+r"(*a3)
+            : [v] "r"(v), [w02] "r"(w02), [w13] "r"(w13));
+#else
+    const uint32_t x02 = tc_sxtb16(v);
+    const uint32_t x13 = tc_sxtb16_ror8(v);
+    *a0 = tc_smlabb(x02, w02, *a0);
+    *a2 = tc_smlatt(x02, w02, *a2);
+    *a1 = tc_smlabb(x13, w13, *a1);
+    *a3 = tc_smlatt(x13, w13, *a3);
+#endif
+}
+
+/* One tap of four channels from already widened inputs x02 / x13. */
+static inline __attribute__((always_inline)) void tc_dw4_tap_x(uint32_t x02, uint32_t x13, uint32_t w02,
+                                                               uint32_t w13, int32_t *a0, int32_t *a1, int32_t *a2,
+                                                               int32_t *a3)
+{
+    *a0 = tc_smlabb(x02, w02, *a0);
+    *a2 = tc_smlatt(x02, w02, *a2);
+    *a1 = tc_smlabb(x13, w13, *a1);
+    *a3 = tc_smlatt(x13, w13, *a3);
+}
+
 /* Four channels of one pixel whose taps all lie inside the input: x = tap (0, 0) of the group,
  * w = the group's packed taps (two words per tap). Accumulates into *a0..*a3. */
 static inline __attribute__((always_inline)) void tc_dw4_taps(const int8_t *x, const uint32_t *w, int32_t kh,
@@ -54,15 +92,8 @@ static inline __attribute__((always_inline)) void tc_dw4_taps(const int8_t *x, c
         const int8_t *xr = x + ky * x_row;
 #pragma GCC unroll 7
         for (int32_t kx = 0; kx < kw; ++kx) {
-            const uint32_t v = tc_read_u32(xr + kx * x_tap);
-            const uint32_t x02 = tc_sxtb16(v);
-            const uint32_t x13 = tc_sxtb16_ror8(v);
-            const uint32_t w02 = w[0], w13 = w[1];
+            tc_dw4_tap(tc_read_u32(xr + kx * x_tap), w[0], w[1], &a0, &a1, &a2, &a3);
             w += 2;
-            a0 = tc_smlabb(x02, w02, a0);
-            a2 = tc_smlatt(x02, w02, a2);
-            a1 = tc_smlabb(x13, w13, a1);
-            a3 = tc_smlatt(x13, w13, a3);
         }
     }
     *acc0 = a0;
