@@ -10,7 +10,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_MODEL ?= examples/models/mcunet_vww1_80.tflite
 PYTEST_ARGS ?=
 
-.PHONY: setup toolchain demo test clean
+.PHONY: setup toolchain demo test soak clean
 
 # PlatformIO's SCons is seeded offline from the venv (its registry may be unreachable); a no-op when done
 setup: $(STAMP) toolchain
@@ -36,8 +36,12 @@ demo: setup
 	$(PY) examples/vww_patch/vww_patch.py
 	@echo "memory report with pictures: build/demo/memory.html"
 
+# Everything but the soak runs (long sweeps, hundreds of faulty-link runs): `make soak` has those.
 test: setup
-	$(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 -q -m "not soak" --durations=15 $(PYTEST_ARGS)
+
+soak: setup
+	$(PY) -m pytest -n 2 -q -m soak $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

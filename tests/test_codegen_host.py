@@ -208,7 +208,7 @@ def test_op_matches_reference(kind):
     inner()
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.parametrize("kind", list(STRATEGIES))
 def test_op_matches_reference_sweep(kind):
     @SWEEP

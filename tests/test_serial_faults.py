@@ -154,7 +154,7 @@ def test_tinyc_run_through_a_noisy_link_is_exact_or_a_clear_error(kws, board, ca
     _acceptance(kws, board, capsys, 25)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(1800)
 def test_tinyc_run_through_a_noisy_link_many_runs(kws, board, capsys):
     _acceptance(kws, board, capsys, 200)
@@ -184,7 +184,7 @@ def test_tinyc_eval_through_a_noisy_link_counts_every_sample_once(kws, board, ca
     _eval(kws, board, capsys, tmp_path, 50)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(3600)
 def test_tinyc_eval_through_a_noisy_link_long(kws, board, capsys, tmp_path):
     _eval(kws, board, capsys, tmp_path, 300)
