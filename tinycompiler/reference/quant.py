@@ -37,7 +37,8 @@ def round_half_away(x):
     """
     x = np.asarray(x)
     t = np.trunc(x)
-    frac = x - t
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, and NaN in gives NaN out, as std::round
+        frac = x - t
     return np.where(np.abs(frac) >= 0.5, t + np.sign(x), t).astype(x.dtype, copy=False)
 
 
