@@ -22,11 +22,6 @@ def _targets() -> dict:
     return targets
 
 
-def target_names() -> list:
-    """Names accepted by ``--board``."""
-    return sorted(_targets())
-
-
 def is_board(name: str) -> bool:
     """Is ``name`` a device board (runs through the serial harness), not reference/host?"""
     return name not in ("reference", "host")
@@ -50,4 +45,4 @@ def get_target(name: str, port: str = None, debug: bool = False, patch: str = "o
     return targets[name](port=port, debug=debug, patch=patch)
 
 
-__all__ = ["RunResult", "get_target", "is_board", "target_names"]
+__all__ = ["RunResult", "get_target", "is_board"]

@@ -27,10 +27,3 @@ class LowerContext:
         """A const array named after its op and role, e.g. ``op3_filter``."""
         return ConstArray(f"op{op.index}_{role}", np.ascontiguousarray(np.asarray(values, dtype=dtype)))
 
-
-def dims4(shape) -> tuple:
-    """An NHWC tuple for a tensor of rank <= 4 (leading 1s), as tc_dims wants."""
-    shape = tuple(int(d) for d in shape)
-    if len(shape) > 4:
-        raise ValueError(f"rank {len(shape)} tensors have no NHWC form")
-    return (1,) * (4 - len(shape)) + shape
