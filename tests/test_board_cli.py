@@ -39,6 +39,24 @@ def test_run_json_has_device_measurements(tmp_path, capsys):
     assert len(out["layers"]) == 12 and all(layer["instructions"] > 0 for layer in out["layers"])
 
 
+def test_run_opt_os_is_exact_and_smaller(tmp_path, capsys):
+    """--opt Os (size over speed): the same TFLM bytes, less flash, more instructions; built apart
+    from the O2 firmware (the cache key holds the optimization)."""
+    model = model_path("tflm_micro_speech_int8")
+    x = np.random.default_rng(11).integers(-128, 128, (1, 1960), dtype=np.int8)
+    np.save(tmp_path / "in.npy", x)
+    want = run_tflm(model, [x], preserve_all=False).outputs[0].tolist()
+    got = {}
+    for opt in ("O2", "Os"):
+        assert main(["run", str(model), "--board", "mps2-an386", "--input", str(tmp_path / "in.npy"),
+                     "--opt", opt, "--json"]) == 0
+        got[opt] = last_json(capsys)
+        assert got[opt]["outputs"] == [want]
+    assert got["Os"]["elf"] != got["O2"]["elf"]
+    assert got["Os"]["flash_bytes"] < got["O2"]["flash_bytes"]
+    assert got["Os"]["instructions"] > got["O2"]["instructions"]
+
+
 def test_bench_json_macs_per_instruction(capsys):
     model = model_path("mlperftiny_kws_dscnn_int8")
     assert main(["bench", str(model), "--board", "mps2-an500", "--json"]) == 0

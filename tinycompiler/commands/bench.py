@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
+from tinycompiler.commands.common import add_model_args, add_opt_arg, add_patch_arg, emit_json, load
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("bench", help="per-layer instructions (emulated) or cycles on a board, MACs per instruction")
     add_model_args(s)
     add_patch_arg(s)
+    add_opt_arg(s)
     s.add_argument("--board", default="mps2-an386")
     s.add_argument("--port", help="serial port URL of a running device")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input")
@@ -25,7 +26,7 @@ def run(args) -> int:
     if not is_board(args.board):
         raise TinyCompilerError(f"bench measures on a device board; {args.board!r} is not one (see `tinyc boards`)")
     graph = load(args)
-    target = get_target(args.board, port=args.port, patch=args.patch)
+    target = get_target(args.board, port=args.port, patch=args.patch, opt=args.opt)
     try:
         result = target.run(graph, random_inputs(graph, args.seed))
     finally:

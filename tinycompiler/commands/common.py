@@ -28,6 +28,12 @@ def add_patch_arg(parser) -> None:
                              "default 0.2), or NxMxK (an N x M grid, split after op K)")
 
 
+def add_opt_arg(parser) -> None:
+    """``--opt``: the firmware's compiler optimization, O2 (speed) or Os (size, for a model tight on flash)."""
+    parser.add_argument("--opt", choices=["O2", "Os"], default="O2",
+                        help="firmware optimization: O2 (speed, default) or Os (smaller code)")
+
+
 def load(args):
     """The command's model as an IR graph (a .pt2 is converted and quantized first)."""
     from tinycompiler.frontends import load_model

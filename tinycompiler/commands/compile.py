@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
+from tinycompiler.commands.common import add_model_args, add_opt_arg, add_patch_arg, emit_json, load
 
 #: --board values that get the plain C bundle, not a PlatformIO project
 BUNDLE_ONLY = ("host", "reference")
@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     s.add_argument("-o", "--output", required=True, help="directory to write into")
     s.add_argument("--build", action="store_true", help="also build the board's firmware with PlatformIO "
                    "(emulated boards build offline) and print its flash/RAM bytes")
-    s.add_argument("--opt", choices=["O2", "Os"], default="O2", help="optimization level of the firmware")
+    add_opt_arg(s)
     s.add_argument("--debug", action="store_true", help="debug build: guard words after the arena (TC_ARENA_GUARD)")
     add_patch_arg(s)
     s.add_argument("--harness", action="append", type=Path, metavar="DIR",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 import time
 
-from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load, model_bytes
+from tinycompiler.commands.common import add_model_args, add_opt_arg, add_patch_arg, emit_json, load, model_bytes
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("eval", help="on-device top-1 accuracy over a .npz data set, and agreement with TFLM")
     add_model_args(s)
     add_patch_arg(s)
+    add_opt_arg(s)
     s.add_argument("--board", default="mps2-an386")
     s.add_argument("--data", required=True, help=".npz with x_int8 or x (inputs, batch first) and y (labels)")
     s.add_argument("--port", help="serial port URL of a running device")
@@ -76,7 +77,7 @@ def run(args) -> int:
     graph = load(args)
     samples, labels = load_dataset(args.data, graph, args.limit)
     tflm = run_tflm_many_isolated(model_bytes(args, graph), samples, preserve_all=False)
-    target = get_target(args.board, port=args.port, patch=args.patch)
+    target = get_target(args.board, port=args.port, patch=args.patch, opt=args.opt)
     target.collect_layers = False  # accuracy only: skip reading per-layer counts back
     correct = tflm_correct = exact = same_top1 = 0
     start = time.monotonic()

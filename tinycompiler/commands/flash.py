@@ -7,7 +7,7 @@ with ``--serial-port P`` it keeps running with its UART on ``socket://127.0.0.1:
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
+from tinycompiler.commands.common import add_model_args, add_opt_arg, add_patch_arg, emit_json, load
 
 
 def add_parser(sub) -> None:
@@ -19,6 +19,7 @@ def add_parser(sub) -> None:
     s.add_argument("--upload-port", help="real board: the port PlatformIO uploads through (default: auto)")
     s.add_argument("--debug", action="store_true", help="check the arena guard bytes after every inference")
     add_patch_arg(s)
+    add_opt_arg(s)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 
@@ -49,7 +50,7 @@ def run(args) -> int:
 
     board = load_board(args.board)
     graph = load(args)
-    fw = build_firmware(graph, board, debug=args.debug, patch=args.patch)  # refuses a model too big first
+    fw = build_firmware(graph, board, debug=args.debug, patch=args.patch, opt=args.opt)  # refuses a model too big first
     summary = {"board": board.id, "model": str(args.model), "project": str(fw.project),
                "elf": str(fw.elf) if fw.elf else None, "flash_bytes": fw.flash_bytes, "ram_bytes": fw.ram_bytes,
                "arena_bytes": fw.bundle.program.arena_bytes, "model_id": f"{fw.model_id:08x}"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
+from tinycompiler.commands.common import add_model_args, add_opt_arg, add_patch_arg, emit_json, load
 
 
 def add_parser(sub) -> None:
@@ -14,6 +14,7 @@ def add_parser(sub) -> None:
     s.add_argument("--output", help=".npz to write output_0, output_1, ... into")
     s.add_argument("--seed", type=int, default=0, help="seed of the random input when --input is absent")
     add_patch_arg(s)
+    add_opt_arg(s)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 
@@ -25,7 +26,7 @@ def run(args) -> int:
     from tinycompiler.tensor_io import load_inputs, random_inputs, save_outputs
 
     graph = load(args)
-    target = get_target(args.board, port=args.port, patch=args.patch)
+    target = get_target(args.board, port=args.port, patch=args.patch, opt=args.opt)
     if args.input:
         inputs = load_inputs(args.input, graph)
     else:

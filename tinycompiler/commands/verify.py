@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load, model_bytes, samples
+from tinycompiler.commands.common import (add_model_args, add_opt_arg, add_patch_arg, emit_json, load, model_bytes,
+                                         samples)
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser("verify", help="compare a board's results with TFLM bit for bit; non-zero exit on any difference")
     add_model_args(s)
     add_patch_arg(s)
+    add_opt_arg(s)
     s.add_argument("--board", default="reference")
     s.add_argument("--port", help="serial port URL of a running device (/dev/ttyACM0, socket://127.0.0.1:4321)")
     s.add_argument("--samples", type=int, default=5, help="number of seeded random inputs")
@@ -22,7 +24,7 @@ def run(args) -> int:
     from tinycompiler.verify import verify
 
     graph = load(args)
-    target = get_target(args.board, port=args.port, patch=args.patch)
+    target = get_target(args.board, port=args.port, patch=args.patch, opt=args.opt)
     try:
         checks = verify(graph, model_bytes(args, graph), target, samples(graph, args))
     finally:

@@ -48,14 +48,15 @@ def _tree_digest(digest, root: Path) -> None:
             digest.update(path.read_bytes())
 
 
-def build_firmware(graph, board, debug: bool = False, work_dir=None, patch="off") -> Firmware:
+def build_firmware(graph, board, debug: bool = False, work_dir=None, patch="off", opt: str = "O2") -> Firmware:
     """Generate ``graph``'s bundle, write the project for ``board`` and build it (PlatformIO).
 
     A project directory is keyed by the SHA-256 of everything that goes into it (bundle, harness,
     port, board file, flags), so the same model on the same board is built once; a real board is
     written but not built here (its platform needs the PlatformIO registry): ``elf`` is None then.
     ``patch``: patch-based first stage, as for :func:`tinycompiler.codegen.plan_for_codegen`; it
-    changes the bundle, so it is part of the key through the bundle's files.
+    changes the bundle, so it is part of the key through the bundle's files. ``opt``: ``O2`` (speed,
+    the default) or ``Os`` (smaller code, for a model tight on flash); part of the key.
     """
     from tinycompiler.boards.fit import check_program_fits
     from tinycompiler.boards.platformio import build
@@ -75,11 +76,11 @@ def build_firmware(graph, board, debug: bool = False, work_dir=None, patch="off"
     for d in [bundle.root, *dirs]:
         _tree_digest(digest, d)
     digest.update(Path(board.path).read_bytes() if board.path else board.id.encode())
-    digest.update(json.dumps({"debug": debug, "flags": HOOK_FLAGS}).encode())
+    digest.update(json.dumps({"debug": debug, "flags": HOOK_FLAGS, "opt": opt}).encode())
     project = cache_root() / board.id / digest.hexdigest()[:20]
     # the console the port opens (e.g. -DTC_CONSOLE_USART3 for the STM32 HAL port)
     console = "-DTC_CONSOLE_" + "".join(c if c.isalnum() else "_" for c in board.console.upper())
-    write_project(board, bundle, project, dirs, debug=debug, extra_build_flags=(*HOOK_FLAGS, console))
+    write_project(board, bundle, project, dirs, debug=debug, opt=opt, extra_build_flags=(*HOOK_FLAGS, console))
     fw = Firmware(board, bundle, project, None, 0, 0, model_id(bundle), debug)
     if not board.emulated:
         return fw

@@ -27,10 +27,11 @@ def is_board(name: str) -> bool:
     return name not in ("reference", "host")
 
 
-def get_target(name: str, port: str = None, debug: bool = False, patch: str = "off"):
+def get_target(name: str, port: str = None, debug: bool = False, patch: str = "off", opt: str = "O2"):
     """The target called ``name``; a clear error lists the known ones. ``port``/``debug`` apply to
     device boards only (a port given for reference/host is an error); ``patch`` to targets that
-    run generated code (the reference interpreter has no memory plan)."""
+    run generated code (the reference interpreter has no memory plan); ``opt`` (O2 or Os) to the
+    firmware of device boards."""
     targets = _targets()
     if name not in targets:
         raise TinyCompilerError(f"unknown board {name!r}; known: {', '.join(sorted(targets))}")
@@ -42,7 +43,7 @@ def get_target(name: str, port: str = None, debug: bool = False, patch: str = "o
         if port:
             raise TinyCompilerError(f"--port applies to device boards, not {name!r}")
         return targets[name](patch=patch)
-    return targets[name](port=port, debug=debug, patch=patch)
+    return targets[name](port=port, debug=debug, patch=patch, opt=opt)
 
 
 __all__ = ["RunResult", "get_target", "is_board"]

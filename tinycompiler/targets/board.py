@@ -27,7 +27,7 @@ _NP = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "int32_t": n
 class BoardTarget:
     layerwise = False  # outputs only: the device does not expose intermediate tensors
 
-    def __init__(self, board_id: str, port: str = None, debug: bool = False, patch="off"):
+    def __init__(self, board_id: str, port: str = None, debug: bool = False, patch="off", opt="O2"):
         from tinycompiler.boards import load_board
 
         self.board = load_board(board_id)
@@ -36,6 +36,7 @@ class BoardTarget:
         self.port = port
         self.debug = debug
         self.patch = patch  # patch-based first stage: off | auto | NxMxK (tinycompiler/plan/patch.py)
+        self.opt = opt  # compiler optimization of the firmware: O2 (speed) or Os (size)
         self._graph = None
         self._firmware = None
         self._qemu = None
@@ -52,7 +53,7 @@ class BoardTarget:
 
         if self._graph is not graph or self._firmware is None:
             self.close()
-            self._firmware = build_firmware(graph, self.board, debug=self.debug, patch=self.patch)
+            self._firmware = build_firmware(graph, self.board, debug=self.debug, patch=self.patch, opt=self.opt)
             self._graph = graph
         return self._firmware
 
