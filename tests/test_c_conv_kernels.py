@@ -172,6 +172,66 @@ def test_depthwise_inplace_any_geometry(lib, case):
     assert {"tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_inplace_packed_s8"} <= set(ran)
 
 
+def _large_channel_scales(g, target: float):
+    """Rescale the output so the largest per-channel effective scale (in * w / out) is ``target``:
+    with target >= 0.25 some channels get a right shift e = -shift < 2 (shift -1, 0 or positive), which
+    requant_table() cannot fold (rq NULL, the per-group fold / fix-up path of the in-place kernel)."""
+    op = g.ops[0]
+    x, w, y = (g.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    eff = float(x.quant.s) * np.asarray(w.quant.scale, np.float64)
+    y.quant.scale = np.array([np.float32(eff.max() / target)], np.float32)
+
+
+@st.composite
+def dw_inplace_fast_cases(draw, max_w=34):
+    """In-place depthwise with the specialised runs: square 3 / 5 / 7 kernels, unit dilation, narrow
+    (whole rows through the window buffer) to wide (interior runs, border windows, several fills per
+    row), both strides and paddings, channel tails, and sometimes channels with right shift < 2."""
+    k = draw(st.sampled_from((3, 5, 7)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = draw(builders.paddings)
+    lo = 1 if padding == "SAME" else k
+    h = draw(st.integers(lo, k + 6))
+    w = draw(st.integers(lo, max_w))
+    c = draw(st.integers(1, 24))
+    act = draw(builders.activations)
+    pc, bias = draw(st.booleans()), draw(st.booleans())
+    batch = draw(st.sampled_from((1, 1, 2)))
+    target = draw(st.sampled_from((None, None, 0.3, 0.7, 1.5, 3.0)))
+    seed = draw(builders.seeds)
+    g = builders.depthwise_graph(seed, h, w, c, 1, k, k, stride, 1, padding, act, pc, bias, batch)
+    if target is not None:
+        _large_channel_scales(g, target)
+    desc = (f"dw b{batch} {h}x{w}x{c} k{k} s{stride} {padding} {act} pc={pc} bias={bias} "
+            f"target={target} seed={seed}")
+    return builders.make_case(g, seed, desc)
+
+
+@SETTINGS
+@given(case=dw_inplace_fast_cases())
+def test_depthwise_inplace_specialised_runs(lib, case):
+    ran = check_case(lib, case, DW_KERNELS)
+    assert "tc_depthwise_conv2d_inplace_packed_s8" in ran
+
+
+@pytest.mark.parametrize("k", (3, 5, 7))
+@pytest.mark.parametrize("stride", (1, 2))
+@pytest.mark.parametrize("padding", ("SAME", "VALID"))
+def test_depthwise_inplace_narrow_widths(lib, k, stride, padding):
+    """Widths 1..6 (every pixel a border pixel for SAME), short and tall, four-channel groups with and
+    without a tail, rq table and rq NULL with right shifts < 2 (and the one-byte ring: call() runs both)."""
+    for w in range(1 if padding == "SAME" else k, 7 + (k if padding == "VALID" else 0)):
+        for h in (1 if padding == "SAME" else k, k + 3, 25):
+            for c, target in ((4, None), (7, 0.7), (12, 1.5), (8, 0.3)):
+                seed = 1000 * k + 100 * w + 10 * h + c + stride
+                g = builders.depthwise_graph(seed, h, w, c, 1, k, k, stride, 1, padding, "RELU", True, True)
+                if target is not None:
+                    _large_channel_scales(g, target)
+                ran = check_case(lib, builders.make_case(g, seed, f"{h}x{w}x{c} k{k} s{stride} {padding} {target}"),
+                                 ("tc_depthwise_conv2d_inplace_packed_s8",))
+                assert ran == ["tc_depthwise_conv2d_inplace_packed_s8"]
+
+
 @SETTINGS
 @given(case=conv_cases(max_hw=10, max_channels=40))
 def test_conv_packed_at_the_planned_overlap(lib, case):

@@ -106,7 +106,29 @@ def random_cases(seed: int) -> list:
         g = builders.depthwise_graph(gseed, k + 4, k + 5, 4 * int(rng.integers(1, 5)) + int(rng.integers(0, 4)), 1,
                                      k, k, 1, 1, "SAME", pick(*builders.ACTIVATIONS))
         cases.append(builders.make_case(g, gseed, f"seed {seed} dw{k}x{k}"))
+    # the in-place depthwise's specialised runs: wide rows (interior runs from the input, border pixels
+    # and the top / bottom rows through the window buffer, several fills per row), narrow 3x3 rows
+    # (whole rows from the buffer), and rq NULL with channels whose right shift is < 2
+    for k, h, w, s_, large in ((3, 7, 27, 1, None), (3, 25, 5, 1, None), (3, 9, 30, 2, None), (5, 8, 28, 1, None),
+                               (7, 9, 26, int(rng.integers(1, 3)), None), (3, 10, 6, 1, 0.7), (3, 6, 23, 2, 1.5),
+                               (5, 7, 9, 1, 0.3)):
+        gseed = int(rng.integers(0, 2**31 - 1))
+        c = 4 * int(rng.integers(1, 4)) + int(rng.integers(0, 4))
+        g = builders.depthwise_graph(gseed, h, w, c, 1, k, k, s_, 1, pick("SAME", "VALID"),
+                                     pick(*builders.ACTIVATIONS))
+        if large is not None:
+            _large_channel_scales(g, large)
+        cases.append(builders.make_case(g, gseed, f"seed {seed} dw{k}x{k} inplace {h}x{w} s{s_} large={large}"))
     return cases
+
+
+def _large_channel_scales(g, target: float):
+    """Rescale the output so the largest per-channel effective scale is ``target`` (>= 0.25: some right
+    shifts < 2, so requant_table() is None and the kernels get rq NULL)."""
+    op = g.ops[0]
+    x, w, y = (g.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    eff = float(x.quant.s) * np.asarray(w.quant.scale, np.float64)
+    y.quant.scale = np.array([np.float32(eff.max() / target)], np.float32)
 
 
 def _arr(name, ctype, values) -> str:

@@ -6,15 +6,24 @@
  * of the group belongs at bytes j * C + c .. of the shared buffer, which are input bytes of the same
  * group (same C), dead once no later output pixel of the group reads input pixel j. After pixel q,
  * every later pixel reads input pixels >= safe(q) (a lower bound from the window origins), so the
- * pending outputs j < safe(q) are flushed. R = tc_depthwise_inplace_ring_pixels() is the most pixels
- * ever pending; tinycompiler/plan/inplace.py computes the same number.
+ * pending outputs j < safe(q) may be stored. R = tc_depthwise_inplace_ring_pixels() is the most pixels
+ * ever pending when they are stored as soon as allowed; tinycompiler/plan/inplace.py computes the same
+ * number. The checked loop (other kernels, dilation) stores them that way (eagerly).
  *
- * Speed (round 4): geometry is hoisted per row; each row's interior run (no padded tap, not the last
- * pixel) goes to an out-of-line loop specialised for 3x3 (with an SSAT top clamp when act_max == 127),
- * 5x5 and 7x7 with unit dilation: fully unrolled taps (one asm block per tap on DSP cores, see
- * tc_dw4_tap), tc_rq requantization straight into the ring slot, and safe(q) kept incrementally (the
- * same values as tc_ring_safe, so the same ring). Border pixels split each tap row into padded /
- * valid column ranges instead of testing every tap. */
+ * The specialised runs (unit dilation, square 3x3 / 5x5 / 7x7) store lazily: pixel j only when pixel
+ * j + R needs its slot. Same R, same raster store order, later stores (never earlier), so the input is
+ * never overwritten sooner than eagerly; and it is allowed then: eagerly, writing pixel q found at most
+ * R - 1 pending, so pixels <= q - R were already storable (q - R < safe(q - 1), safe is monotone).
+ *
+ * Speed (round 5): every pixel of those kernels takes fully unrolled taps (one asm block per tap on
+ * DSP cores, see tc_dw4_tap) and tc_rq requantization straight into the ring slot (one SSAT when the
+ * activation range is the full int8 range, the usual case). Each row's interior run reads the input
+ * directly. Border pixels (and whole rows of narrow 3x3 layers, and the top / bottom rows) read a small
+ * stack window buffer instead: their taps copied in, padded taps as the input zero point, so they run
+ * the same unrolled code (3x3 with compile-time buffer strides: immediate tap offsets). Narrow 3x3
+ * rows keep each input row in the buffer for the next rows. Without a tc_rq table the kernel folds each
+ * group's channels itself; channels whose right shift is < 2 (no folded form) are requantized again
+ * with the per-channel quant (tc_dwip_fix4). */
 #include "tc_conv.h"
 #include "tc_conv_internal.h"
 #include "tc_dw_packed_body.h"
@@ -57,46 +66,37 @@ int32_t tc_depthwise_inplace_ring_pixels(const tc_dw_conv_params *params, const 
     return ring;
 }
 
-/* Requantize one channel through tc_rq; top127: act_max == 127, so the top clamp is an SSAT. */
+/* Words of the stack buffer holding the windows of border pixels and narrow rows. */
+#define TC_DWIP_BUF_WORDS 126
+/* Row stride (words) of the 3x3 window buffer: 2 * 3 rows of it fit the buffer (the narrow rows keep
+ * each input row twice, see tc_dwip_group4_run). A compile-time stride makes every tap offset of the
+ * buffered 3x3 runs an immediate. */
+#define TC_DWIP_BW3 21
+/* 3x3 rows at most this wide (output pixels) go through the window buffer whole, one run per row:
+ * cheaper than separate calls for the border pixels and a short interior run. */
+#define TC_DWIP_NARROW_W 12
+
+/* Requantization modes of the runs: the full int8 range (one SSAT: what RELU, RELU6 and no activation
+ * give after quantization); else clamp to [act.min, act.max], and requantize the channels without
+ * the folded form again (tc_dwip_fix4) when the group has any. */
+enum { TC_DWIP_CLAMP = 0, TC_DWIP_FULL = 1 };
+
+/* Requantize one channel through tc_rq and clamp. */
 static inline __attribute__((always_inline)) int32_t tc_dwip_rq(int32_t acc, const tc_rq *r, int32_t mn,
-                                                                int32_t mx, const int top127)
+                                                                int32_t mx, const int mode)
 {
-    int32_t v = tc_rq_output(acc, r);
-    if (top127) {
-        v = tc_ssat8(v);
-    } else {
+    int32_t v = tc_ssat8(tc_rq_output(acc, r));
+    if (mode != TC_DWIP_FULL) {
         v = v > mx ? mx : v;
+        v = v < mn ? mn : v;
     }
-    return v < mn ? mn : v;
+    return v;
 }
 
-/* Four channels requantized with the per-channel quant (no tc_rq; rare, kept out of line). */
-static __attribute__((noinline)) uint32_t tc_dw_ip_out4_quant(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                                                              const int32_t *mul, const int32_t *sh,
-                                                              int32_t out_off, int32_t mn, int32_t mx)
-{
-    uint32_t packed;
-    tc_dw_store4((int8_t *)(void *)&packed, a0, a1, a2, a3, NULL, mul, sh, out_off, mn, mx);
-    return packed;
-}
-
-/* Four requantized channels to dst[0..3]. */
-static inline __attribute__((always_inline)) void tc_dwip_out4(int8_t *dst, int32_t a0, int32_t a1, int32_t a2,
-                                                               int32_t a3, const tc_rq *rq, const int32_t *mul,
-                                                               const int32_t *sh, int32_t out_off, int32_t mn,
-                                                               int32_t mx, const int use_rq, const int top127)
-{
-    if (!use_rq) {
-        tc_write_u32(dst, tc_dw_ip_out4_quant(a0, a1, a2, a3, mul, sh, out_off, mn, mx));
-        return;
-    }
-    dst[0] = (int8_t)tc_dwip_rq(a0, rq, mn, mx, top127);
-    dst[1] = (int8_t)tc_dwip_rq(a1, rq + 1, mn, mx, top127);
-    dst[2] = (int8_t)tc_dwip_rq(a2, rq + 2, mn, mx, top127);
-    dst[3] = (int8_t)tc_dwip_rq(a3, rq + 3, mn, mx, top127);
-}
-
-/* Ring state of one channel group, shared by the border pixels and the out-of-line interior runs. */
+/* Ring state of one channel group. rq holds the group's four tc_rq rows (the caller's, or rq4 built
+ * from the quant); channel i is requantized through rq[i] when bit i of fold is set, else through
+ * mul / sh (right shift < 2: no folded form). The specialised runs flush lazily (pre: pixels left
+ * before the ring is full, see tc_dwip_run); the checked loop eagerly (rd, q, flushed, row_next). */
 typedef struct {
     const uint32_t *wg;
     const int32_t *bias;
@@ -104,26 +104,84 @@ typedef struct {
     uint32_t *ring4, *rend, *wr;
     const uint32_t *rd;
     int8_t *outp;
-    int32_t q, flushed, row_next, ch, x_step, sw, x_row, x_tap, mn, mx;
+    int32_t q, flushed, row_next, pre, ch, x_step, x_row, x_tap, mn, mx;
+    const int32_t *mul, *sh;
+    int32_t out_off;
+    uint32_t fold;
+    tc_rq rq4[4];
 } tc_dwip_state;
 
-/* n interior pixels of one row from xi (tap (0, 0) of the first), all taps inside the input, none the
- * last pixel of its row; sx = safe bound of the first (row_base + ix0 + stride). Out of line so that
- * the loop gets the registers to itself. */
+/* The channels of a group outside the folded form (bits clear in fold), requantized again with the
+ * per-channel quant over what the folded path wrote (rare, kept out of line). */
+static __attribute__((noinline)) void tc_dwip_fix4(int8_t *dst, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                                   const tc_dwip_state *st)
+{
+    const int32_t acc[4] = {a0, a1, a2, a3};
+    const tc_act_range act = {st->mn, st->mx};
+    for (int32_t i = 0; i < 4; ++i) {
+        if (!((st->fold >> i) & 1u)) {
+            dst[i] = tc_conv_output(acc[i], st->mul[i], st->sh[i], st->out_off, act);
+        }
+    }
+}
+
+/* Four requantized channels to dst[0..3] (the tc_rq rows of channels without the folded form are
+ * zero, harmless, and tc_dwip_fix4 overwrites those channels; FULL is only used without them). */
+static inline __attribute__((always_inline)) void tc_dwip_out4(int8_t *dst, int32_t a0, int32_t a1, int32_t a2,
+                                                               int32_t a3, const tc_rq *rq, int32_t mn,
+                                                               int32_t mx, const tc_dwip_state *st,
+                                                               const int mode)
+{
+    dst[0] = (int8_t)tc_dwip_rq(a0, rq, mn, mx, mode);
+    dst[1] = (int8_t)tc_dwip_rq(a1, rq + 1, mn, mx, mode);
+    dst[2] = (int8_t)tc_dwip_rq(a2, rq + 2, mn, mx, mode);
+    dst[3] = (int8_t)tc_dwip_rq(a3, rq + 3, mn, mx, mode);
+    if (mode == TC_DWIP_CLAMP && st->fold != 15u) {
+        tc_dwip_fix4(dst, a0, a1, a2, a3, st);
+    }
+}
+
+/* tc_rq rows of four channels from the per-channel quant (what requant_table() gives), and the mask
+ * of the channels that have one (right shift e >= 2, |add| < 2^30). */
+static uint32_t tc_dwip_fold4(tc_rq *r, const int32_t *mul, const int32_t *sh, int32_t out_off)
+{
+    uint32_t fold = 0;
+    for (int32_t i = 0; i < 4; ++i) {
+        const int32_t e = -sh[i];
+        r[i].multiplier = 0;
+        r[i].add = 0;
+        r[i].rshift = 0;
+        if (e >= 2 && e <= 31 && mul[i] >= 0) {
+            const int64_t add = ((int64_t)1 << (e - 2)) + (int64_t)out_off * ((int64_t)1 << (e - 1));
+            if (add > -((int64_t)1 << 30) && add < ((int64_t)1 << 30)) {
+                r[i].multiplier = mul[i];
+                r[i].add = (int32_t)add;
+                r[i].rshift = e - 1;
+                fold |= 1u << i;
+            }
+        }
+    }
+    return fold;
+}
+
+/* n pixels of one row from xi (tap (0, 0) of the first), every tap readable at xi + ky * x_row +
+ * kx * x_tap: the input itself for interior pixels, or the window buffer (bw != 0: its stride, a
+ * compile-time constant, so that tap offsets are immediates). Each result goes to the next ring slot;
+ * once the ring is full, the slot's previous pixel (the oldest pending) is stored to the output first.
+ * Out of line so that the loop gets the registers to itself. */
 static inline __attribute__((always_inline)) void tc_dwip_run(tc_dwip_state *st, const int8_t *xi, int32_t n,
-                                                              int32_t sx, const int32_t kh, const int32_t kw,
-                                                              const int top127)
+                                                              const int32_t kh, const int32_t kw, const int mode,
+                                                              const int32_t bw)
 {
     const uint32_t *const wg = st->wg;
     const int32_t *const bias = st->bias;
     const tc_rq *const rq = st->rq;
     uint32_t *const ring4 = st->ring4, *const rend = st->rend;
     uint32_t *wr = st->wr;
-    const uint32_t *rd = st->rd;
     int8_t *outp = st->outp;
-    int32_t q = st->q, flushed = st->flushed;
-    const int32_t row_next = st->row_next, ch = st->ch, x_step = st->x_step, sw = st->sw;
-    const int32_t x_row = st->x_row, x_tap = st->x_tap, mn = st->mn, mx = st->mx;
+    int32_t pre = st->pre;
+    const int32_t ch = st->ch, mn = st->mn, mx = st->mx;
+    const int32_t x_row = bw ? 4 * bw : st->x_row, x_tap = bw ? 4 : st->x_tap, x_step = st->x_step;
     for (; n > 0; --n) {
         /* the weights, bias and tc_rq rows are loop invariant: keep the compiler from hoisting their
          * loads out of the loop (it would spill them all to the stack) */
@@ -133,44 +191,37 @@ static inline __attribute__((always_inline)) void tc_dwip_run(tc_dwip_state *st,
         __asm__("" : "+r"(w), "+r"(b), "+r"(r));
         int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
         tc_dw4_taps(xi, w, kh, kw, x_row, x_tap, &a0, &a1, &a2, &a3);
-        tc_dwip_out4((int8_t *)(void *)wr, a0, a1, a2, a3, r, NULL, NULL, 0, mn, mx, 1, top127);
-        wr = wr + 1 == rend ? ring4 : wr + 1;
-        ++q;
-        int32_t safe = sx < row_next ? sx : row_next;
-        safe = safe < q ? safe : q;
-        for (; flushed < safe; ++flushed) {
-            tc_write_u32(outp, *rd);
+        const uint32_t oldest = *wr;
+        tc_dwip_out4((int8_t *)(void *)wr, a0, a1, a2, a3, r, mn, mx, st, mode);
+        if (pre > 0) {
+            --pre;
+        } else {
+            tc_write_u32(outp, oldest);
             outp += ch;
-            rd = rd + 1 == rend ? ring4 : rd + 1;
         }
-        sx += sw;
+        wr = wr + 1 == rend ? ring4 : wr + 1;
         xi += x_step;
     }
     st->wr = wr;
-    st->rd = rd;
     st->outp = outp;
-    st->q = q;
-    st->flushed = flushed;
+    st->pre = pre;
 }
 
-static __attribute__((noinline)) void tc_dw_ip_run3x3(tc_dwip_state *st, const int8_t *xi, int32_t n, int32_t sx)
-{
-    tc_dwip_run(st, xi, n, sx, 3, 3, 0);
-}
-static __attribute__((noinline)) void tc_dw_ip_run3x3_top(tc_dwip_state *st, const int8_t *xi, int32_t n, int32_t sx)
-{
-    tc_dwip_run(st, xi, n, sx, 3, 3, 1);
-}
-static __attribute__((noinline)) void tc_dw_ip_run5x5(tc_dwip_state *st, const int8_t *xi, int32_t n, int32_t sx)
-{
-    tc_dwip_run(st, xi, n, sx, 5, 5, 0);
-}
-static __attribute__((noinline)) void tc_dw_ip_run7x7(tc_dwip_state *st, const int8_t *xi, int32_t n, int32_t sx)
-{
-    tc_dwip_run(st, xi, n, sx, 7, 7, 0);
-}
+typedef void (*tc_dwip_run_fn)(tc_dwip_state *st, const int8_t *xi, int32_t n);
 
-typedef void (*tc_dwip_run_fn)(tc_dwip_state *st, const int8_t *xi, int32_t n, int32_t sx);
+#define TC_DWIP_RUN(name, k, mode, bw)                                                             \
+    static __attribute__((noinline)) void name(tc_dwip_state *st, const int8_t *xi, int32_t n)     \
+    {                                                                                              \
+        tc_dwip_run(st, xi, n, k, k, mode, bw);                                                    \
+    }
+TC_DWIP_RUN(tc_dw_ip_run3x3, 3, TC_DWIP_CLAMP, 0)
+TC_DWIP_RUN(tc_dw_ip_run3x3_full, 3, TC_DWIP_FULL, 0)
+TC_DWIP_RUN(tc_dw_ip_buf3x3, 3, TC_DWIP_CLAMP, TC_DWIP_BW3)
+TC_DWIP_RUN(tc_dw_ip_buf3x3_full, 3, TC_DWIP_FULL, TC_DWIP_BW3)
+TC_DWIP_RUN(tc_dw_ip_run5x5, 5, TC_DWIP_CLAMP, 0)
+TC_DWIP_RUN(tc_dw_ip_run5x5_full, 5, TC_DWIP_FULL, 0)
+TC_DWIP_RUN(tc_dw_ip_run7x7, 7, TC_DWIP_CLAMP, 0)
+TC_DWIP_RUN(tc_dw_ip_run7x7_full, 7, TC_DWIP_FULL, 0)
 
 /* Flush the pending outputs below safe. */
 static inline __attribute__((always_inline)) void tc_dwip_flush(tc_dwip_state *st, int32_t safe)
@@ -182,55 +233,143 @@ static inline __attribute__((always_inline)) void tc_dwip_flush(tc_dwip_state *s
     }
 }
 
-/* One channel group of four: every output pixel of the group in raster order through the ring.
- * Geometry is hoisted per row: the interior run of each row (all taps inside the input, not the
- * row's last pixel) goes to `run` (unrolled taps, no padding checks) or, without one, a plain tap
- * loop; border pixels run the checked tap loop. The flush bound safe(q) of tc_ring_safe is kept
- * incrementally (same values, so the same ring). */
-static void tc_dwip_group4(const tc_dw_conv_params *p, int32_t in_h, int32_t in_w, int32_t out_h, int32_t out_w,
-                           const int8_t *in_c, tc_dwip_state *st, const int32_t *mul, const int32_t *sh,
-                           int32_t kh, int32_t kw, int32_t dil_h, int32_t dil_w, tc_dwip_run_fn run)
+/* Layer geometry of the four-channel passes. */
+typedef struct {
+    int32_t in_h, in_w, in_hw, out_h, out_w, kh, kw, dil_h, dil_w, sh_y, sw, pt, pl, ch;
+    int32_t lo, hi;       /* interior columns: all taps inside the input, not the row's last pixel */
+    int32_t bw, bpx;      /* window buffer: row stride (words), pixels per fill */
+    int narrow;           /* 3x3: every row through the window buffer, input rows loaded once */
+    uint32_t zp4;         /* the input zero point in all four bytes */
+    tc_dwip_run_fn run;   /* interior pixels, straight from the input */
+    tc_dwip_run_fn brun;  /* pixels in the window buffer */
+} tc_dwip_geom;
+
+/* m words of input row iy from column cx0 (one word = the group's four channels of a pixel) to dst
+ * and dst2 (the same for one copy); outside the input the zero point in all four bytes (sign extended
+ * by SXTB16 it is the zp2 of the checked loop, so padded taps still add w * zp). Reads only input
+ * bytes that the pixels being computed read, all at or above the current flush bound. */
+static void tc_dwip_fill_row(const tc_dwip_geom *g, const int8_t *in_c, uint32_t *dst, uint32_t *dst2, int32_t iy,
+                             int32_t cx0, int32_t m)
 {
-    const int32_t sh_y = p->stride_h, sw = p->stride_w, pt = p->pad_top, pl = p->pad_left;
-    const int32_t in_hw = in_h * in_w;
-    const int32_t ch = st->ch, x_row = st->x_row, x_tap = st->x_tap, x_step = st->x_step;
-    const uint32_t zp2 = tc_pack16(-p->input_offset, -p->input_offset);
-    const int32_t out_off = p->output_offset, mn = p->act.min, mx = p->act.max;
+    const uint32_t zp4 = g->zp4;
+    const int32_t ch = g->ch;
+    int32_t k = 0;
+    if (iy >= 0 && iy < g->in_h) {
+        int32_t l = cx0 < 0 ? -cx0 : 0;
+        l = l < m ? l : m;
+        int32_t r = g->in_w - cx0;
+        r = r < m ? r : m;
+        for (; k < l; ++k) {
+            dst[k] = zp4;
+            dst2[k] = zp4;
+        }
+        const int8_t *s = in_c + (size_t)(iy * g->in_w + cx0 + k) * (size_t)ch;
+        for (; k < r; ++k, s += ch) {
+            const uint32_t v = tc_read_u32(s);
+            dst[k] = v;
+            dst2[k] = v;
+        }
+    }
+    for (; k < m; ++k) {
+        dst[k] = zp4;
+        dst2[k] = zp4;
+    }
+}
+
+/* Pixels [a, b) of the output row whose windows start at input row iy0, through the window buffer,
+ * at most bpx per fill. */
+static void tc_dwip_seg(const tc_dwip_geom *g, const int8_t *in_c, tc_dwip_state *st, uint32_t *buf, int32_t iy0,
+                        int32_t a, int32_t b)
+{
+    st->x_row = g->bw * 4;
+    st->x_tap = 4;
+    st->x_step = g->sw * 4;
+    while (a < b) {
+        const int32_t ix0 = a * g->sw - g->pl;
+        const int32_t n = b - a < g->bpx ? b - a : g->bpx;
+        for (int32_t ky = 0; ky < g->kh; ++ky) {
+            tc_dwip_fill_row(g, in_c, buf + ky * g->bw, buf + ky * g->bw, iy0 + ky, ix0, (n - 1) * g->sw + g->kw);
+        }
+        g->brun(st, (const int8_t *)(const void *)buf, n);
+        a += n;
+    }
+}
+
+/* One channel group of four with specialised runs (unit dilation, 3x3 / 5x5 / 7x7): every output
+ * pixel in raster order through the ring. Interior runs read the input directly; border pixels go
+ * through the window buffer, so every pixel takes the unrolled taps. Narrow 3x3 layers run each row
+ * whole from the buffer, which keeps every input row twice (slots s and s + 3, s = (iy + pt) % 3), so
+ * that the three rows of any window are consecutive and each input row is loaded once. Input rows are
+ * loaded when the first pixel that reads them is next, so no output has been stored over them yet. */
+static void tc_dwip_group4_run(const tc_dwip_geom *g, const int8_t *in_c, tc_dwip_state *st, int32_t ring)
+{
+    uint32_t buf[TC_DWIP_BUF_WORDS];
+    const int32_t x_row = g->in_w * g->ch, x_step = g->sw * g->ch;
+    const int32_t m = (g->out_w - 1) * g->sw + g->kw; /* narrow: words per buffered row */
+    int32_t next_iy = -g->pt, next_slot = 0;           /* narrow: next input row to load, its slot */
+    st->pre = ring;
+    for (int32_t oy = 0; oy < g->out_h; ++oy) {
+        const int32_t iy0 = oy * g->sh_y - g->pt;
+        if (g->narrow) {
+            for (; next_iy < iy0 + 3; ++next_iy) {
+                if (next_iy >= iy0) {
+                    tc_dwip_fill_row(g, in_c, buf + next_slot * TC_DWIP_BW3, buf + (next_slot + 3) * TC_DWIP_BW3,
+                                     next_iy, -g->pl, m);
+                }
+                next_slot = next_slot == 2 ? 0 : next_slot + 1;
+            }
+            /* the window starts at iy0, whose slot is next_slot (iy0 + 3 comes next) */
+            st->x_step = g->sw * 4;
+            g->brun(st, (const int8_t *)(const void *)(buf + next_slot * TC_DWIP_BW3), g->out_w);
+            continue;
+        }
+        if (iy0 < 0 || iy0 + g->kh > g->in_h || g->lo >= g->hi) {
+            tc_dwip_seg(g, in_c, st, buf, iy0, 0, g->out_w);
+            continue;
+        }
+        if (g->lo > 0) {
+            tc_dwip_seg(g, in_c, st, buf, iy0, 0, g->lo);
+        }
+        st->x_row = x_row;
+        st->x_tap = g->ch;
+        st->x_step = x_step;
+        g->run(st, in_c + (iy0 * g->in_w + g->lo * g->sw - g->pl) * g->ch, g->hi - g->lo);
+        tc_dwip_seg(g, in_c, st, buf, iy0, g->hi, g->out_w);
+    }
+    /* the pending pixels, oldest first: all of them while the ring was never full */
+    const uint32_t *rd = st->pre > 0 ? st->ring4 : st->wr;
+    for (int32_t k = ring - st->pre; k > 0; --k) {
+        tc_write_u32(st->outp, *rd);
+        st->outp += st->ch;
+        rd = rd + 1 == st->rend ? st->ring4 : rd + 1;
+    }
+}
+
+/* One channel group of four, any kernel and dilation: the checked tap loop, pixel by pixel. Padded
+ * taps multiply the input zero point; valid taps split into column ranges, no per-tap checks. The
+ * flush bound safe(q) of tc_ring_safe is kept incrementally (same values, so the same ring). */
+static void tc_dwip_group4(const tc_dwip_geom *g, const int8_t *in_c, tc_dwip_state *st)
+{
+    const int32_t kh = g->kh, kw = g->kw, sw = g->sw, ch = g->ch;
+    const int32_t x_row = g->dil_h * g->in_w * ch, x_tap = g->dil_w * ch, x_step = sw * ch;
+    const uint32_t zp2 = tc_pack16((int8_t)g->zp4, (int8_t)g->zp4);
     const uint32_t *const wg = st->wg;
     const int32_t *const bias = st->bias;
-    const tc_rq *const rq = st->rq;
-    /* interior columns: ix0 >= 0 and ix0 + (kw - 1) * dil_w <= in_w - 1, and not the last pixel */
-    int32_t lo = (pl + sw - 1) / sw;
-    const int32_t hi_num = in_w - 1 - (kw - 1) * dil_w + pl;
-    int32_t hi = hi_num < 0 ? 0 : hi_num / sw + 1;
-    hi = hi < out_w - 1 ? hi : out_w - 1;
-    lo = lo < hi ? lo : hi;
-    for (int32_t oy = 0; oy < out_h; ++oy) {
-        const int32_t iy0 = oy * sh_y - pt;
+    for (int32_t oy = 0; oy < g->out_h; ++oy) {
+        const int32_t iy0 = oy * g->sh_y - g->pt;
         int32_t ky0, ky1;
-        tc_valid_taps(iy0, dil_h, kh, in_h, &ky0, &ky1);
-        const int rows_in = ky0 == 0 && ky1 == kh;
-        const int32_t row_base = tc_max0(iy0) * in_w;
-        int32_t row_next = oy + 1 < out_h ? tc_max0(iy0 + sh_y) * in_w : in_hw;
-        st->row_next = row_next < in_hw ? row_next : in_hw;
-        const int8_t *x = in_c + ((iy0 * in_w) - pl) * ch;
-        const int32_t run_lo = rows_in ? lo : out_w, run_hi = rows_in ? hi : out_w;
-        for (int32_t ox = 0; ox < out_w; ++ox) {
-            const int32_t ix0 = ox * sw - pl;
+        tc_valid_taps(iy0, g->dil_h, kh, g->in_h, &ky0, &ky1);
+        const int32_t row_base = tc_max0(iy0) * g->in_w;
+        const int32_t row_next = oy + 1 < g->out_h ? tc_max0(iy0 + g->sh_y) * g->in_w : g->in_hw;
+        st->row_next = row_next < g->in_hw ? row_next : g->in_hw;
+        const int8_t *x = in_c + ((iy0 * g->in_w) - g->pl) * ch;
+        for (int32_t ox = 0; ox < g->out_w; ++ox) {
+            const int32_t ix0 = ox * sw - g->pl;
             const int8_t *xb = x + ox * x_step;
-            if (ox == run_lo && run_lo < run_hi) {
-                if (run != NULL) {
-                    run(st, xb, run_hi - run_lo, row_base + ix0 + sw);
-                    ox = run_hi - 1;
-                    continue;
-                }
-            }
             int32_t kx0, kx1;
-            tc_valid_taps(ix0, dil_w, kw, in_w, &kx0, &kx1);
+            tc_valid_taps(ix0, g->dil_w, kw, g->in_w, &kx0, &kx1);
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
             const uint32_t *w = wg;
-            /* padded taps multiply the input zero point; valid taps split into column ranges, no
-             * per-tap checks */
             for (int32_t ky = 0; ky < kh; ++ky) {
                 const int row_ok = ky >= ky0 && ky < ky1;
                 const int32_t c0 = row_ok ? kx0 : kw, c1 = row_ok ? kx1 : kw;
@@ -246,14 +385,10 @@ static void tc_dwip_group4(const tc_dw_conv_params *p, int32_t in_h, int32_t in_
                     tc_dw4_tap_x(zp2, zp2, w[0], w[1], &a0, &a1, &a2, &a3);
                 }
             }
-            if (rq != NULL) {
-                tc_dwip_out4((int8_t *)(void *)st->wr, a0, a1, a2, a3, rq, NULL, NULL, 0, mn, mx, 1, 0);
-            } else {
-                tc_dwip_out4((int8_t *)(void *)st->wr, a0, a1, a2, a3, NULL, mul, sh, out_off, mn, mx, 0, 0);
-            }
+            tc_dwip_out4((int8_t *)(void *)st->wr, a0, a1, a2, a3, st->rq, st->mn, st->mx, st, TC_DWIP_CLAMP);
             st->wr = st->wr + 1 == st->rend ? st->ring4 : st->wr + 1;
             ++st->q;
-            int32_t safe = ox + 1 < out_w ? row_base + tc_max0(ix0 + sw) : in_hw;
+            int32_t safe = ox + 1 < g->out_w ? row_base + tc_max0(ix0 + sw) : g->in_hw;
             safe = safe < st->row_next ? safe : st->row_next;
             tc_dwip_flush(st, safe < st->q ? safe : st->q);
         }
@@ -288,17 +423,38 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
     const int32_t taps = kh * kw;
     const int32_t x_row = dil_h * in_w * ch, x_tap = dil_w * ch;
     const int32_t ch4 = scratch_bytes >= 4 * ring ? (ch & ~3) : 0;
-    const int unit = dil_h == 1 && dil_w == 1;
     uint32_t *ring4 = (uint32_t *)(void *)scratch; /* used only when scratch_bytes >= 4 * ring */
 
-    tc_dwip_run_fn run = NULL;
-    if (rq != NULL && unit && kh == 3 && kw == 3) {
-        run = mx == 127 ? tc_dw_ip_run3x3_top : tc_dw_ip_run3x3;
-    } else if (rq != NULL && unit && kh == 5 && kw == 5) {
-        run = tc_dw_ip_run5x5;
-    } else if (rq != NULL && unit && kh == 7 && kw == 7) {
-        run = tc_dw_ip_run7x7;
-    }
+    tc_dwip_geom g;
+    g.in_h = in_h;
+    g.in_w = in_w;
+    g.in_hw = in_hw;
+    g.out_h = out_h;
+    g.out_w = out_w;
+    g.kh = kh;
+    g.kw = kw;
+    g.dil_h = dil_h;
+    g.dil_w = dil_w;
+    g.sh_y = params->stride_h;
+    g.sw = params->stride_w;
+    g.pt = params->pad_top;
+    g.pl = params->pad_left;
+    g.ch = ch;
+    g.zp4 = ((uint32_t)zp & 0xFFu) * 0x01010101u;
+    /* interior columns: ix0 >= 0 and ix0 + (kw - 1) * dil_w <= in_w - 1, and not the last pixel */
+    const int32_t hi_num = in_w - 1 - (kw - 1) * dil_w + g.pl;
+    g.hi = hi_num < 0 ? 0 : hi_num / g.sw + 1;
+    g.hi = g.hi < out_w - 1 ? g.hi : out_w - 1;
+    g.lo = (g.pl + g.sw - 1) / g.sw;
+    g.lo = g.lo < g.hi ? g.lo : g.hi;
+    /* the specialised runs: unit dilation, square 3 / 5 / 7 kernels, a window that fits the buffer */
+    const int fast = dil_h == 1 && dil_w == 1 && kh == kw && (kh == 3 || kh == 5 || kh == 7) &&
+                     (kh == 3 ? TC_DWIP_BW3 : TC_DWIP_BUF_WORDS / kh) >= kw + g.sw;
+    const int mode = mn == -128 && mx == 127 ? TC_DWIP_FULL : TC_DWIP_CLAMP;
+    g.bw = kh == 3 ? TC_DWIP_BW3 : TC_DWIP_BUF_WORDS / kh;
+    g.bpx = (g.bw - kw) / g.sw + 1;
+    g.narrow = fast && kh == 3 && out_w <= TC_DWIP_NARROW_W && (out_w - 1) * g.sw + kw <= TC_DWIP_BW3;
+    g.run = g.brun = NULL;
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *in_b = data + (size_t)b * (size_t)(in_hw * ch);
         int8_t *out_b = data + (size_t)b * (size_t)(out_h * out_w * ch);
@@ -307,7 +463,6 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
             tc_dwip_state st;
             st.wg = (const uint32_t *)(const void *)packed_filter + (size_t)(c / 4) * (size_t)(2 * taps);
             st.bias = folded_bias + c;
-            st.rq = rq != NULL ? rq + c : NULL;
             st.ring4 = ring4;
             st.rend = ring4 + ring;
             st.wr = ring4;
@@ -318,13 +473,43 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
             st.row_next = 0;
             st.ch = ch;
             st.x_step = params->stride_w * ch;
-            st.sw = params->stride_w;
+            st.pre = 0;
             st.x_row = x_row;
             st.x_tap = x_tap;
             st.mn = mn;
             st.mx = mx;
-            tc_dwip_group4(params, in_h, in_w, out_h, out_w, in_b + c, &st, mul + c, sh + c, kh, kw, dil_h, dil_w,
-                           run);
+            st.mul = mul + c;
+            st.sh = sh + c;
+            st.out_off = out_off;
+            if (rq != NULL) {
+                st.rq = rq + c;
+                st.fold = 15u;
+            } else {
+                /* no table: fold this group's channels here; a channel without the folded form
+                 * (right shift < 2) is requantized again by tc_dwip_fix4 */
+                st.fold = tc_dwip_fold4(st.rq4, mul + c, sh + c, out_off);
+                st.rq = st.rq4;
+            }
+            if (fast) {
+                /* FULL needs every channel folded */
+                const int full = mode == TC_DWIP_FULL && st.fold == 15u;
+                if (kh == 3) {
+                    g.run = full ? tc_dw_ip_run3x3_full : tc_dw_ip_run3x3;
+                    g.brun = full ? tc_dw_ip_buf3x3_full : tc_dw_ip_buf3x3;
+                } else {
+                    if (kh == 5) {
+                        g.run = full ? tc_dw_ip_run5x5_full : tc_dw_ip_run5x5;
+                    } else {
+                        g.run = full ? tc_dw_ip_run7x7_full : tc_dw_ip_run7x7;
+                    }
+                    g.brun = g.run;
+                }
+            }
+            if (g.run != NULL) {
+                tc_dwip_group4_run(&g, in_b + c, &st, ring);
+            } else {
+                tc_dwip_group4(&g, in_b + c, &st);
+            }
         }
         /* the remaining channels one at a time (the tail, or all of them with a one-byte ring) */
         for (; c < ch; ++c) {
