@@ -17,7 +17,7 @@ SOURCES = [
     "tc_conv2d_im2col_s8.c",
     "tc_conv2d_1x1_s8.c",
     "tc_conv2d_rgb_s8.c",
-    "tc_conv2d_c1_s8.c",
+    "tc_conv2d_c1_packed_s8.c",
     "tc_conv2d_wrapper_s8.c",
     "tc_depthwise_conv2d_s8.c",
     "tc_depthwise_conv2d_3x3_s8.c",
@@ -67,7 +67,7 @@ class FcParams(ctypes.Structure):
 
 
 CONV_KERNELS = ("tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_1x1_s8", "tc_conv2d_rgb_s8",
-                "tc_conv2d_wrapper_s8", "tc_conv2d_c1_s8", "tc_conv2d_packed_s8")
+                "tc_conv2d_wrapper_s8", "tc_conv2d_packed_s8", "tc_conv2d_c1_packed_s8")
 DW_KERNELS = ("tc_depthwise_conv2d_s8", "tc_depthwise_conv2d_3x3_s8", "tc_depthwise_wrapper_s8",
               "tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_packed_s8",
               "tc_depthwise_conv2d_inplace_packed_s8")
@@ -99,7 +99,7 @@ def _i32(a):
 def applies(lib, name, args) -> bool:
     """The fast path's own predicate (True for kernels without one)."""
     fn = {"tc_conv2d_1x1_s8": "tc_conv2d_1x1_s8_applies", "tc_conv2d_rgb_s8": "tc_conv2d_rgb_s8_applies",
-          "tc_conv2d_c1_s8": "tc_conv2d_c1_s8_applies",
+          "tc_conv2d_c1_packed_s8": "tc_conv2d_c1_packed_s8_applies",
           "tc_depthwise_conv2d_3x3_s8": "tc_depthwise_conv2d_3x3_s8_applies",
           "tc_depthwise_conv2d_packed_s8": "tc_depthwise_conv2d_packed_s8_applies"}.get(name)
     if fn is None:
@@ -160,7 +160,21 @@ def call(lib, name, args, x, scratch_pad: int = 0):
             if any(r[0] != results[0][0] or not np.array_equal(r[1], results[0][1]) for r in results):
                 return -100, results[-1][1]
             return results[0]
-        if name in ("tc_conv2d_s8", "tc_conv2d_c1_s8"):
+        if name == "tc_conv2d_c1_packed_s8":
+            # with and without the folded requantization: both must give the same bytes
+            from tinycompiler.codegen.weights_layout import conv_c1_packed_weights, folded_bias, requant_table
+
+            w16, fb, rq = conv_c1_packed_weights(args), folded_bias(args), requant_table(args)
+            results = []
+            for rq_p in [None] + ([ptr(rq, I32)] if rq is not None else []):
+                o = np.zeros_like(out)
+                st = f(ctypes.byref(p), ctypes.byref(quant), rq_p, ctypes.byref(di), ptr(x), ctypes.byref(df),
+                       ptr(w16, ctypes.c_int16), ptr(fb, I32), ctypes.byref(do), ptr(o))
+                results.append((st, o))
+            if any(r[0] != results[0][0] or not np.array_equal(r[1], results[0][1]) for r in results):
+                return -100, results[-1][1]
+            return results[0]
+        if name == "tc_conv2d_s8":
             st = f(ctypes.byref(p), ctypes.byref(quant), ctypes.byref(di), ptr(x), ctypes.byref(df), ptr(w),
                    bias_p, ctypes.byref(do), ptr(out))
             return st, out
@@ -252,5 +266,31 @@ def call_packed_conv_overlapped(lib, args, x, lag: int):
     st = f(ctypes.byref(p), ctypes.byref(quant), ptr(rq, I32) if rq is not None else None, ctypes.byref(di),
            ctypes.c_void_p(base + in_off), ctypes.byref(df), ptr(wp), ptr(fb, I32), ctypes.byref(do),
            ctypes.c_void_p(base + in_off + lag), ptr(scratch))
+    out = buf[in_off + lag:in_off + lag + out_n].copy().reshape(args.output_dims)
+    return st, out
+
+
+def call_c1_packed_overlapped(lib, args, x, lag: int, use_rq: bool = True):
+    """tc_conv2d_c1_packed_s8 with its output at ``input + lag`` bytes inside one buffer (the planner's
+    lagged overlap of a one-channel depthwise); returns ``(status, output)``."""
+    from tinycompiler.codegen.weights_layout import conv_c1_packed_weights, folded_bias, requant_table
+
+    x = np.ascontiguousarray(x, dtype=np.int8).reshape(-1)
+    out_n = int(np.prod(args.output_dims))
+    in_off = max(0, -lag)
+    size = max(in_off + x.size, in_off + lag + out_n)
+    buf = np.zeros(size, dtype=np.int8)
+    buf[in_off:in_off + x.size] = x
+    mult, shift = _i32(args.multiplier), _i32(args.shift)
+    quant = Quant(ptr(mult, I32), ptr(shift, I32))
+    w16, fb, rq = conv_c1_packed_weights(args), folded_bias(args), requant_table(args)
+    p = _struct(ConvParams, args.params)
+    di, df, do = Dims(*args.input_dims), Dims(*args.filter_dims), Dims(*args.output_dims)
+    base = buf.ctypes.data
+    f = lib.tc_conv2d_c1_packed_s8
+    f.restype = ctypes.c_int
+    st = f(ctypes.byref(p), ctypes.byref(quant), ptr(rq, I32) if (rq is not None and use_rq) else None,
+           ctypes.byref(di), ctypes.c_void_p(base + in_off), ctypes.byref(df), ptr(w16, ctypes.c_int16), ptr(fb, I32),
+           ctypes.byref(do), ctypes.c_void_p(base + in_off + lag))
     out = buf[in_off + lag:in_off + lag + out_n].copy().reshape(args.output_dims)
     return st, out

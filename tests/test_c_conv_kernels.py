@@ -117,7 +117,7 @@ def dw_cases(draw, kernel=None, multiplier=None, dilation1=False, max_hw=12, max
 @given(case=conv_cases(cin=1))
 def test_conv_one_channel_fast_path(lib, case):
     ran = check_case(lib, case, CONV_KERNELS)
-    assert "tc_conv2d_c1_s8" in ran or case.graph.ops[0].attrs.get("dilation_w", 1) != 1
+    assert "tc_conv2d_c1_packed_s8" in ran or case.graph.ops[0].attrs.get("dilation_w", 1) != 1
 
 
 @SETTINGS
@@ -249,6 +249,80 @@ def test_conv_packed_at_the_planned_overlap(lib, case):
     assert np.array_equal(got.reshape(_expected(case).shape), _expected(case)), f"lag {lag}: {case!r}"
 
 
+@st.composite
+def one_channel_dw_cases(draw, max_kw=24, max_hw=30):
+    """DEPTHWISE_CONV_2D with one input channel and a depth multiplier (what codegen runs through
+    tc_conv2d_c1_packed_s8): kernel rows of one to six words, channel tails, strides, dilation_h."""
+    kh, kw = draw(st.integers(1, 10)), draw(st.integers(1, max_kw))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), 1)
+    padding = draw(builders.paddings)
+    h = draw(st.integers((kh - 1) * dilation[0] + 1, max(max_hw, (kh - 1) * dilation[0] + 1)))
+    w = draw(st.integers(kw, max(max_hw, kw)))
+    m = draw(st.sampled_from((2, 4, 8, 8, 12, draw(st.integers(2, 20)))))
+    act = draw(st.sampled_from(("NONE", "NONE", *builders.ACTIVATIONS)))
+    pc, bias = draw(st.booleans()), draw(st.booleans())
+    batch = draw(st.sampled_from((1, 1, 2)))
+    seed = draw(builders.seeds)
+    desc = (f"dw b{batch} {h}x{w}x1*{m} k{kh}x{kw} s{stride} d{dilation} {padding} {act} "
+            f"pc={pc} bias={bias} seed={seed}")
+    g = builders.depthwise_graph(seed, h, w, 1, m, kh, kw, stride, dilation, padding, act, pc, bias, batch)
+    return builders.make_case(g, seed, desc)
+
+
+def _one_channel_args(case):
+    from tinycompiler.codegen.lower.conv import one_channel_conv_args
+
+    g = case.graph
+    return one_channel_conv_args(kernel_args(g.ops[0], g))
+
+
+@SETTINGS
+@given(case=one_channel_dw_cases())
+def test_one_channel_depthwise_packed(lib, case):
+    """tc_conv2d_c1_packed_s8 on the one-channel depthwise form codegen emits (with and without rq):
+    wide rows (the word-by-word border path), channel tails, border pixels of every kind."""
+    st_, got = call(lib, "tc_conv2d_c1_packed_s8", _one_channel_args(case), case.inputs[0])
+    want = _expected(case)
+    assert st_ == 0, case
+    assert np.array_equal(got.reshape(want.shape), want), case
+
+
+@SETTINGS
+@given(case=one_channel_dw_cases(max_kw=9, max_hw=16))
+def test_one_channel_depthwise_at_the_planned_overlap(lib, case):
+    """tc_conv2d_c1_packed_s8 honours the one-channel depthwise overlap rule of plan/overlap.py: with its
+    output at the lag the planner would choose over the dying input, still exact (both requant paths)."""
+    from conv_kernels_ctypes import call_c1_packed_overlapped
+
+    from tinycompiler.plan.overlap import chosen_lag
+
+    g = case.graph
+    lag = chosen_lag(g.ops[0], g)
+    assert lag is not None
+    for use_rq in (True, False):
+        st_, got = call_c1_packed_overlapped(lib, _one_channel_args(case), case.inputs[0], lag, use_rq)
+        assert st_ == 0
+        assert np.array_equal(got.reshape(_expected(case).shape), _expected(case)), f"lag {lag}: {case!r}"
+
+
+def test_one_channel_extreme_values(lib):
+    """One-channel depthwise at the offset limits (input zero point -128 / 127, inputs at the other end,
+    weights +-127) on the two model layers' geometries: interior, zero-point rows, cut columns."""
+    for zp in (-128, 127):
+        for h, w, kh, kw, pad in ((49, 40, 10, 8, "SAME"), (12, 12, 3, 3, "SAME"), (9, 30, 2, 17, "SAME")):
+            rng = np.random.default_rng(zp & 0xFF)
+            g = builders.depthwise_graph(rng, h, w, 1, 8, kh, kw, 2, 1, pad)
+            g.tensors[g.inputs[0]].quant.zero_point[:] = zp
+            wt = g.tensors[g.ops[0].inputs[1]]
+            wt.data = np.where(rng.random(wt.data.shape) < 0.5, -127, 127).astype(np.int8)
+            x = np.full(g.tensors[g.inputs[0]].shape, -128 if zp == 127 else 127, np.int8)
+            case = builders.Case(g, [x], f"one channel zp={zp} {h}x{w} k{kh}x{kw}")
+            st_, got = call(lib, "tc_conv2d_c1_packed_s8", _one_channel_args(case), x)
+            want = _expected(case)
+            assert st_ == 0 and np.array_equal(got.reshape(want.shape), want), case
+
+
 # ---------------------------------------------------------------------------------------------------
 # FULLY_CONNECTED
 
@@ -317,6 +391,12 @@ def _sanitizer_main(n_examples: int):  # pragma: no cover - runs in a subprocess
         check_case(slib, builders.make_case(g, seed), CONV_KERNELS)
         g = builders.depthwise_graph(seed, h, w, cin, 1 + (i % 3 == 0), kh, kw, s, d, pad, batch=1 + i % 2)
         check_case(slib, builders.make_case(g, seed), DW_KERNELS)
+        kw1 = int(rng.integers(1, 22))  # one-channel depthwise as tc_conv2d_c1_packed_s8 runs it
+        g = builders.depthwise_graph(seed, h, kw1 + int(rng.integers(0, 8)), 1, 2 + i % 9, kh, kw1, s, (d[0], 1),
+                                     pad, batch=1 + i % 2)
+        case = builders.make_case(g, seed)
+        st1, got1 = call(slib, "tc_conv2d_c1_packed_s8", _one_channel_args(case), case.inputs[0])
+        assert st1 == 0 and np.array_equal(got1.reshape(_expected(case).shape), _expected(case)), case
         g = builders.fully_connected_graph(seed, 1 + i % 3, int(rng.integers(1, 70)), int(rng.integers(1, 9)),
                                            per_channel=bool(i % 2))
         check_case(slib, builders.make_case(g, seed), ("tc_fully_connected_s8", "tc_fully_connected_packed_s8"))

@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import builders  # noqa: E402
 
-from tinycompiler.codegen.weights_layout import (conv_packed_weights, depthwise_packed_weights, fc_packed_weights,  # noqa: E402
-                                                 folded_bias, kernel_args, requant_table)
+from tinycompiler.codegen.weights_layout import (conv_c1_packed_weights, conv_packed_weights,  # noqa: E402
+                                                 depthwise_packed_weights, fc_packed_weights, folded_bias, kernel_args,
+                                                 requant_table)
 from tinycompiler.reference import run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ KERNEL_SOURCES = [
     "tc_conv2d_wrapper_s8.c", "tc_depthwise_conv2d_s8.c", "tc_depthwise_conv2d_3x3_s8.c",
     "tc_depthwise_conv2d_packed_s8.c",
     "tc_depthwise_conv2d_inplace_s8.c", "tc_depthwise_wrapper_s8.c", "tc_fully_connected_s8.c",
-    "tc_depthwise_conv2d_inplace_packed_s8.c", "tc_conv2d_c1_s8.c", "tc_conv2d_packed_s8.c",
+    "tc_depthwise_conv2d_inplace_packed_s8.c", "tc_conv2d_c1_packed_s8.c", "tc_conv2d_packed_s8.c",
     "tc_fully_connected_packed_s8.c",
 ]
 CFLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2", "-std=c99",
@@ -74,7 +75,7 @@ def random_cases(seed: int) -> list:
             k = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
             g = builders.conv2d_graph(gseed, 6 + int(rng.integers(0, 10)), 6 + int(rng.integers(0, 10)), 3,
                                       int(rng.integers(1, 17)), *k, s, d, pad, act, pc, bias)
-        elif kind == 2 and i >= 6:  # one input channel (tc_conv2d_c1_s8)
+        elif kind == 2 and i >= 6:  # one input channel (tc_conv2d_c1_packed_s8)
             k = (int(rng.integers(1, 9)), int(rng.integers(1, 6)))
             g = builders.conv2d_graph(gseed, 9 + int(rng.integers(0, 6)), 6 + int(rng.integers(0, 6)), 1,
                                       int(rng.integers(1, 17)), *k, s, (d[0], 1), pad, act, pc, bias)
@@ -94,6 +95,25 @@ def random_cases(seed: int) -> list:
             g = builders.fully_connected_graph(gseed, int(rng.integers(1, 4)), int(rng.integers(1, 300)),
                                                int(rng.integers(1, 40)), act, pc, bias)
         cases.append(builders.make_case(g, gseed, f"seed {seed} case {i}"))
+    # one input channel (tc_conv2d_c1_packed_s8): kernel rows of 1 to 5 words (the unrolled one- and
+    # two-word loops, the general one, the wide border path), channel tails, dilation_h, both activations
+    # kinds (the asm run needs rq and the whole int8 range), and the two model layers' shapes
+    for j in range(4):
+        gseed = int(rng.integers(0, 2**31 - 1))
+        kh, kw = int(rng.integers(1, 11)), (int(rng.integers(1, 5)), int(rng.integers(5, 9)),
+                                            int(rng.integers(9, 13)), int(rng.integers(17, 25)))[j]
+        g = builders.conv2d_graph(gseed, kh + int(rng.integers(0, 12)), kw + int(rng.integers(0, 12)), 1,
+                                  pick(4, 8, int(rng.integers(1, 17))), kh, kw,
+                                  (int(rng.integers(1, 3)), int(rng.integers(1, 3))), (int(rng.integers(1, 3)), 1),
+                                  pick("SAME", "VALID"), pick("NONE", "NONE", *builders.ACTIVATIONS),
+                                  bool(rng.random() < 0.7), bool(rng.random() < 0.8),
+                                  batch=int(rng.integers(1, 3)))
+        cases.append(builders.make_case(g, gseed, f"seed {seed} one channel {j}"))
+    for shape in ((49, 40, 10, 8), (20, 22, 3, 3)):
+        gseed = int(rng.integers(0, 2**31 - 1))
+        h, w, kh, kw = shape
+        g = builders.conv2d_graph(gseed, h, w, 1, 8, kh, kw, 2, 1, "SAME", "NONE")
+        cases.append(builders.make_case(g, gseed, f"seed {seed} one channel {kh}x{kw} s2 x8"))
     # a pointwise conv that may run in place (stride 1, out_c <= in_c; odd pixel count and channel tails)
     gseed = int(rng.integers(0, 2**31 - 1))
     ci = int(rng.integers(5, 41))
@@ -158,8 +178,11 @@ def vectors_source(cases) -> str:
         if a.bias is not None:
             out.append(_arr(f"b{i}", "int32_t", a.bias))
         packed = kind == 1 and p["depth_multiplier"] == 1
+        c1 = kind == 0 and a.filter_dims[3] == 1 and p["dilation_w"] == 1  # packed_filter: the c1 layout
+        if packed or c1:
+            wp = depthwise_packed_weights(a) if packed else conv_c1_packed_weights(a)
+            out.append(_arr(f"wp{i}", "int16_t", wp).replace("] = {", "] __attribute__((aligned(4))) = {"))
         if packed:
-            out.append(_arr(f"wp{i}", "int16_t", depthwise_packed_weights(a)).replace("] = {", "] __attribute__((aligned(4))) = {"))
             out.append(_arr(f"fb{i}", "int32_t", folded_bias(a)))
         packed8 = kind in (0, 2)
         if packed8:
@@ -173,7 +196,8 @@ def vectors_source(cases) -> str:
         entries.append(f"  {{{kind}, {{{','.join(str(int(x)) for x in prm)}}}, {dims(a.input_dims)}, "
                        f"{dims(a.filter_dims)}, {dims(a.output_dims)}, in{i}, w{i}, "
                        f"{f'b{i}' if a.bias is not None else 'NULL'}, m{i}, s{i}, e{i}, "
-                       f"{f'wp{i}, fb{i}' if packed else ('NULL, fb' + str(i) if packed8 else 'NULL, NULL')}, "
+                       f"{'wp' + str(i) if packed or c1 else 'NULL'}, "
+                       f"{'fb' + str(i) if packed or packed8 else 'NULL'}, "
                        f"{f'rq{i}' if rq is not None else 'NULL'}, {f'pp{i}' if packed8 else 'NULL'}}},\n")
     out.append("#include <stddef.h>\nconst tv_case tv_cases[] = {\n" + "".join(entries) + "};\n")
     out.append(f"const int32_t tv_n_cases = {len(cases)};\n")
@@ -233,8 +257,8 @@ def test_kernels_on_cortex_m4(vectors, dsp):
     # every fast path and every reference ran on the device
     assert {"conv_ref", "conv_im2col", "conv_1x1", "conv_rgb", "conv_wrapper", "dw_ref", "dw_3x3",
             "dw_wrapper", "dw_inplace", "dw_packed", "dw_packed_rq", "dw_inplace_ring4", "dw_inplace_ring1",
-            "conv_c1", "fc", "conv_packed", "conv_packed_rq", "conv_packed_inplace", "fc_packed",
-            "fc_packed_rq"} <= kernels
+            "conv_c1_packed", "conv_c1_packed_rq", "fc", "conv_packed", "conv_packed_rq", "conv_packed_inplace",
+            "fc_packed", "fc_packed_rq"} <= kernels
     assert len({c for c, _, _, _ in rows}) == len(cases)
 
 

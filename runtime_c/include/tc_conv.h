@@ -125,17 +125,23 @@ tc_status tc_conv2d_rgb_s8(const tc_conv_params *params, const tc_per_channel_qu
                            const tc_dims *output_dims, int8_t *output, int16_t *scratch);
 int32_t tc_conv2d_rgb_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
 
-/* One-input-channel fast path (in_ch == 1, dilation_w == 1; any kernel, stride, dilation_h, padding):
- * window rows dotted straight from the input (SXTB16 + SMLAD), two output channels per pass, no
- * scratch. Codegen also runs a one-channel DEPTHWISE_CONV_2D with depth multiplier M through it
- * (filter [1, kh, kw, M] reordered to OHWI [M, kh, kw, 1]). Output in raster order, each pixel
- * written after reading only its own window (the CONV_2D overlap contract of plan/overlap.py). */
-int tc_conv2d_c1_s8_applies(const tc_conv_params *params, const tc_dims *input_dims,
-                            const tc_dims *filter_dims);
-tc_status tc_conv2d_c1_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
-                          const tc_dims *input_dims, const int8_t *input,
-                          const tc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                          const tc_dims *output_dims, int8_t *output);
+/* One-input-channel fast path on packed weights (what codegen uses for a DEPTHWISE_CONV_2D with one input
+ * channel and depth multiplier M, run as the CONV_2D with OHWI filter [M, kh, kw, 1]): in_ch == 1,
+ * dilation_w == 1; any kernel, stride, dilation_h, padding, batch. No scratch. Window rows are read as
+ * words straight from the input (SXTB16), dotted with int16 weights (SMLAD), four output channels per pass.
+ * Weights and bias prepared at compile time (weights_layout.py: conv_c1_packed_weights, folded_bias;
+ * layout in src/tc_conv2d_c1_packed_s8.c):
+ *   packed_filter  int16, 4-byte aligned (checked);
+ *   folded_bias    int32 [out_ch] (required): bias[o] + input_offset * sum of row o.
+ * Padded taps take the input zero point, so border pixels stay exact. `rq` (may be NULL): the folded
+ * requantization rows (tc_rq); NULL uses quant. Output in raster order, each pixel written block by
+ * block after reading only its own window (the one-channel depthwise rule of plan/overlap.py). */
+int tc_conv2d_c1_packed_s8_applies(const tc_conv_params *params, const tc_dims *input_dims,
+                                   const tc_dims *filter_dims);
+tc_status tc_conv2d_c1_packed_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                                 const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                 const tc_dims *filter_dims, const int16_t *packed_filter,
+                                 const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output);
 
 /* Packed fast path (what codegen uses for CONV_2D): any kernel size, stride, dilation, padding, batch.
  * Two output pixels x two output channels per inner loop (SXTB16 + SMLAD on int8 columns of both

@@ -72,9 +72,15 @@ static void run_conv(int32_t i, const tv_case *tc)
         RUN("conv_rgb", tc_conv2d_rgb_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out,
                                          out_buf, scratch16));
     }
-    if (tc_conv2d_c1_s8_applies(&p, &tc->in, &tc->filt)) {
-        RUN("conv_c1", tc_conv2d_c1_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias, &tc->out,
-                                       out_buf));
+    /* one input channel: packed_filter holds tc_conv2d_c1_packed_s8's layout (tests/test_qemu_dsp_kernels.py) */
+    if (tc->packed_filter != NULL && tc_conv2d_c1_packed_s8_applies(&p, &tc->in, &tc->filt)) {
+        RUN("conv_c1_packed", tc_conv2d_c1_packed_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt, tc->packed_filter,
+                                                     tc->folded_bias, &tc->out, out_buf));
+        if (tc->rq != NULL) {
+            RUN("conv_c1_packed_rq", tc_conv2d_c1_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in,
+                                                            tc->input, &tc->filt, tc->packed_filter,
+                                                            tc->folded_bias, &tc->out, out_buf));
+        }
     }
     RUN("conv_wrapper", tc_conv2d_wrapper_s8(&p, &q, &tc->in, tc->input, &tc->filt, tc->filter, tc->bias,
                                              &tc->out, out_buf, scratch16));

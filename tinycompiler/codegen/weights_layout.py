@@ -132,6 +132,25 @@ def conv_packed_weights(args: KernelArgs) -> np.ndarray:
     return _row_blocks(w, 2)
 
 
+def conv_c1_packed_weights(args: KernelArgs) -> np.ndarray:
+    """int16 weights of tc_conv2d_c1_packed_s8 (one input channel; see runtime_c/src/tc_conv2d_c1_packed_s8.c).
+
+    Each filter row's kw taps, zero-padded to nw = ceil(kw / 4) groups of four, as the int16 pairs
+    (w0, w2), (w1, w3) of each group (the lanes SXTB16 / SXTB16 ROR #8 give the input word); output
+    channels in blocks of four, [block, ky, group, channel, 4], then the out_ch % 4 tail channels
+    [channel, ky, group, 4]."""
+    o, kh, kw, ci = args.filter_dims
+    if ci != 1:
+        raise TinyCompilerError(f"conv_c1_packed_weights needs one input channel, not {ci}")
+    nw = (kw + 3) // 4
+    w = np.zeros((o, kh, 4 * nw), np.int16)
+    w[:, :, :kw] = np.asarray(args.weights, np.int16).reshape(o, kh, kw)
+    w = w.reshape(o, kh, nw, 4)[..., [0, 2, 1, 3]]
+    o4 = o // 4 * 4
+    blocks = w[:o4].reshape(o4 // 4, 4, kh, nw, 4).transpose(0, 2, 3, 1, 4)
+    return np.ascontiguousarray(np.concatenate([blocks.reshape(-1), w[o4:].reshape(-1)]).astype(np.int16))
+
+
 def fc_packed_weights(args: KernelArgs) -> np.ndarray:
     """int8 weights of tc_fully_connected_packed_s8 (see runtime_c/src/tc_fully_connected_packed_s8.c):
     rows in blocks of four by groups of four inputs, then each block's tail; leftover rows natural."""

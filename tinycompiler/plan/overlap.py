@@ -21,7 +21,7 @@ each kernel's loop order (the contracts, one per rule below):
   2j + 1, a subset of q' > q: the per-pixel rule stays safe (it is conservative by at most one
   pixel, tested by tests/test_c_conv_kernels.py::test_conv_packed_at_the_planned_overlap).
 - DEPTHWISE_CONV_2D out of place (tc_depthwise_conv2d_packed_s8, tc_depthwise_conv2d_3x3_s8,
-  tc_depthwise_conv2d_s8; and tc_conv2d_c1_s8 / tc_conv2d_im2col_s8, which run a one-input-channel
+  tc_depthwise_conv2d_s8; and tc_conv2d_c1_packed_s8 / tc_conv2d_im2col_s8, which run a one-input-channel
   depthwise with a depth multiplier): pixel by pixel in raster order; within a pixel, channel by
   channel (or four at a time, or two output channels at a time) the window is read and output bytes
   written before the next channels are read: pixel q itself too (q' >= q). (The in-place depthwise,

@@ -12,8 +12,8 @@ import dataclasses
 import numpy as np
 
 from tinycompiler.codegen.program import Call
-from tinycompiler.codegen.weights_layout import (conv_packed_weights, depthwise_packed_weights, fc_packed_weights,
-                                                 folded_bias, kernel_args, requant_table)
+from tinycompiler.codegen.weights_layout import (conv_c1_packed_weights, conv_packed_weights, depthwise_packed_weights,
+                                                 fc_packed_weights, folded_bias, kernel_args, requant_table)
 
 
 def conv_kernel(args) -> str:
@@ -97,21 +97,40 @@ def lower_conv(op, graph, ctx) -> Call:
 
 def _single_channel_multiplier(args) -> bool:
     """A depthwise with one input channel and depth multiplier > 1 is a CONV_2D of in_ch 1 (filter
-    [1, kh, kw, M] = OHWI [M, kh, kw, 1]): the im2col conv kernel runs it with SMLAD, exactly."""
+    [1, kh, kw, M] = OHWI [M, kh, kw, 1]): tc_conv2d_c1_packed_s8 runs it without scratch (dilation_w 1),
+    tc_conv2d_im2col_s8 otherwise."""
     return args.input_dims[3] == 1 and args.params["depth_multiplier"] > 1
+
+
+def one_channel_conv_args(args):
+    """The CONV_2D kernel arguments of a one-input-channel DEPTHWISE_CONV_2D (filter [1, kh, kw, M] as
+    OHWI [M, kh, kw, 1]; same bias, quantization and window)."""
+    _, kh, kw, m = args.filter_dims
+    filt = np.ascontiguousarray(np.asarray(args.weights, np.int8).reshape(kh, kw, m).transpose(2, 0, 1)
+                                .reshape(m, kh, kw, 1))
+    return dataclasses.replace(args, kind="CONV_2D", filter_dims=(m, kh, kw, 1), weights=filt,
+                               params={k: v for k, v in args.params.items() if k != "depth_multiplier"})
 
 
 def _depthwise_as_conv(op, graph, ctx, args) -> Call:
     _, kh, kw, m = args.filter_dims
-    filt = np.ascontiguousarray(np.asarray(args.weights, np.int8).reshape(kh, kw, m).transpose(2, 0, 1)
-                                .reshape(m, kh, kw, 1))
-    conv = dataclasses.replace(args, kind="CONV_2D", filter_dims=(m, kh, kw, 1), weights=filt,
-                               params={k: v for k, v in args.params.items() if k != "depth_multiplier"})
-    kernel = "tc_conv2d_c1_s8" if args.params["dilation_w"] == 1 else "tc_conv2d_im2col_s8"
+    conv = one_channel_conv_args(args)
+    kernel = "tc_conv2d_c1_packed_s8" if args.params["dilation_w"] == 1 else "tc_conv2d_im2col_s8"
     comment = (f"DEPTHWISE_CONV_2D {kh}x{kw} x{m} {list(args.input_dims)} -> {list(args.output_dims)} "
                f"as a one-channel conv ({kernel})")
-    return Call(op.index, "conv2d", comment, _call_args(op, graph, ctx, conv, kernel),
-                kernel_arrays(op, ctx, conv, "filter"), [kernel])
+    call_args = _call_args(op, graph, ctx, conv, kernel)
+    if kernel == "tc_conv2d_c1_packed_s8":
+        arrays = [ctx.array(op, "filter", conv_c1_packed_weights(conv), np.int16),
+                  ctx.array(op, "mult", conv.multiplier, np.int32),
+                  ctx.array(op, "shift", conv.shift, np.int32),
+                  ctx.array(op, "bias", folded_bias(conv), np.int32)]
+        rq = requant_table(conv)
+        if rq is not None:
+            arrays.append(ctx.array(op, "rq", rq, np.int32))
+        call_args.update(bias=True, rq=rq is not None, c1=True)
+    else:
+        arrays = kernel_arrays(op, ctx, conv, "filter")
+    return Call(op.index, "conv2d", comment, call_args, arrays, [kernel])
 
 
 def lower_depthwise(op, graph, ctx) -> Call:
@@ -154,7 +173,7 @@ def lower_fully_connected(op, graph, ctx) -> Call:
 
 def depthwise_scratch_bytes(op, graph) -> int:
     """The im2col column of a one-input-channel depthwise run as a dilated conv (2 * kh * kw bytes; the
-    undilated ones run tc_conv2d_c1_s8, which needs none); else 0:
+    undilated ones run tc_conv2d_c1_packed_s8, which needs none); else 0:
     only the in-place kernel needs scratch, and the planner adds it when it aliases."""
     args = kernel_args(op, graph)
     if _single_channel_multiplier(args) and args.params["dilation_w"] != 1:
