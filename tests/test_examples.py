@@ -43,8 +43,8 @@ def test_kws_example_spots_on_bit_exact():
         assert re.search(rf"^  {label}\s+-?\d+\s+[01]\.\d{{3}}$", out, re.M), label
     assert "top class: on (score 127, p=0.996)" in out
     assert "TFLM: top class on; outputs bit-exact: yes" in out
-    # DS-CNN: 2.66 M MACs; TFLM's activations alone take 16,000 B
-    assert 5e6 < number(r"instructions ([\d,]+)", out) < 30e6
+    # DS-CNN: 2,656,768 MACs (SMLAD does two per instruction at best); TFLM's activations alone take 16,000 B
+    assert 2_656_768 / 2 < number(r"instructions ([\d,]+)", out) < 30e6
     assert number(r"arena ([\d,]+) B", out) <= 16000
 
 
@@ -59,7 +59,8 @@ def test_vww_example_patches_cut_the_peak_and_match_tflm():
     assert number(r"arena ([\d,]+) B, firmware", out) == on  # the firmware runs the patched plan
     assert "identical: yes" in out
     assert "-> person" in out  # the synthetic scene has a standing figure in it
-    assert 40e6 < number(r"instructions ([\d,]+)", out) < 100e6
+    # 11,578,816 MACs (SMLAD does two per instruction at best) plus the patch stage's recomputation
+    assert 11_578_816 / 2 < number(r"instructions ([\d,]+)", out) < 100e6
 
 
 def test_digits_example_on_device_within_1_point_of_float(tmp_path):
