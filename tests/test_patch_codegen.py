@@ -86,7 +86,12 @@ def test_random_stacks_bit_exact(case, data):
         layered = HostTarget().run(graph, inputs).outputs[0]
     except TinyCompilerError:  # the builders' wild scales (1 in 8) can make an ADD TFLM refuses too
         reject()
-    got = HostTarget(patch=option).run(graph, inputs).outputs[0]
+    try:
+        got = HostTarget(patch=option).run(graph, inputs).outputs[0]
+    except TinyCompilerError as e:
+        # a grid with a patch wholly inside a PAD's padding (it would read nothing) is refused, clearly
+        assert str(e).startswith(f"patch grid {grid[0]}x{grid[1]} split after op") and "reads nothing" in str(e), e
+        reject()
     assert np.array_equal(layered, want), f"layer-based build: {desc}"
     assert np.array_equal(got, want), f"patch {option}: {desc}"
 
