@@ -110,8 +110,10 @@ def applies(lib, name, args) -> bool:
                                  ctypes.byref(Dims(*args.filter_dims))))
 
 
-def call(lib, name, args, x, scratch_pad: int = 0):
-    """Run kernel ``name``; returns ``(status, output)``. Buffers are sized exactly (for ASan)."""
+def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
+    """Run kernel ``name``; returns ``(status, output)``. Buffers are sized exactly (for ASan).
+    tc_conv2d_packed_s8 runs with and without its tc_rq table (``rq_mode`` "both": the two must agree,
+    else status -100), or only ``"table"`` / only ``"none"``."""
     x = np.ascontiguousarray(x, dtype=np.int8)
     mult, shift = _i32(args.multiplier), _i32(args.shift)
     quant = Quant(ptr(mult, I32), ptr(shift, I32))
@@ -151,7 +153,9 @@ def call(lib, name, args, x, scratch_pad: int = 0):
             wp, fb, rq = conv_packed_weights(args), folded_bias(args), requant_table(args)
             nbytes = lib.tc_conv2d_packed_s8_scratch_bytes(ctypes.byref(di), ctypes.byref(df))
             results = []
-            for rq_p in [None] + ([ptr(rq, I32)] if rq is not None else []):
+            modes = [None] + ([ptr(rq, I32)] if rq is not None else [])
+            modes = {"both": modes, "none": modes[:1], "table": modes[1:]}[rq_mode]
+            for rq_p in modes:
                 scratch = np.zeros(nbytes + scratch_pad, dtype=np.int8)
                 o = np.zeros_like(out)
                 st = f(ctypes.byref(p), ctypes.byref(quant), rq_p, ctypes.byref(di), ptr(x), ctypes.byref(df),

@@ -484,3 +484,47 @@ def test_folded_requantize():
             ptr(mults, ctypes.c_int32), ptr(shifts, ctypes.c_int32), ptr(zps, ctypes.c_int32),
             ctypes.c_int32(len(mults)))
     assert bad == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# builds with kernel variants left out (tc_config.h, as a bundle's tc_model_config.h does): the
+# remaining paths stay exact, and a call that needs a missing variant is refused, never wrong
+
+TRIMMED_DW = ("-DTC_DWIP_K3=0", "-DTC_DWIP_K5=0", "-DTC_DWIP_K7=0", "-DTC_DWIP_RUNS_FULL=0")
+TRIMMED_CONV = ("-DTC_CONV_RQ_CLAMP=0", "-DTC_CONV_QUANT=0")
+
+
+@pytest.fixture(scope="module")
+def trimmed_dw_lib():
+    return library(TRIMMED_DW)
+
+
+@pytest.fixture(scope="module")
+def trimmed_conv_lib():
+    return library(TRIMMED_CONV)
+
+
+@SETTINGS
+@given(case=dw_cases(kernel=(3, 3), multiplier=1, dilation1=True, max_hw=14, max_channels=20))
+def test_depthwise_inplace_without_unrolled_runs_is_exact(trimmed_dw_lib, case):
+    """No 3x3 / 5x5 / 7x7 runs compiled in: every pixel takes the checked loop, same bytes."""
+    assert "tc_depthwise_conv2d_inplace_packed_s8" in check_case(trimmed_dw_lib, case,
+                                                                 ("tc_depthwise_conv2d_inplace_packed_s8",))
+
+
+@SETTINGS
+@given(case=conv_cases(max_hw=8, max_channels=12))
+def test_conv_packed_without_a_variant_refuses_not_miscomputes(trimmed_conv_lib, case):
+    """Only the tc_rq + SSAT variant compiled in: the calls it covers are exact, all others refused."""
+    from tinycompiler.codegen.weights_layout import requant_table
+
+    args = kernel_args(case.graph.ops[0], case.graph)
+    has_rq = requant_table(args) is not None
+    assert call(trimmed_conv_lib, "tc_conv2d_packed_s8", args, case.inputs[0], rq_mode="none")[0] != 0
+    if has_rq:
+        st_, got = call(trimmed_conv_lib, "tc_conv2d_packed_s8", args, case.inputs[0], rq_mode="table")
+        if args.params["act_max"] == 127:
+            want = _expected(case)
+            assert st_ == 0 and np.array_equal(got.reshape(want.shape), want)
+        else:
+            assert st_ != 0

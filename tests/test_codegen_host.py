@@ -284,3 +284,23 @@ def test_concat_requantizing_inputs():
         parts = [B.add_quantize(h, rng, t, out_quant=Quant(qo.scale.copy(), qo.zero_point.copy())) for t in ins]
         want = run(B.finish(h, B.add_concat(h, rng, parts, 2)), xs)
         assert np.array_equal(got, want[h.outputs[0]])
+
+
+@needs_shared
+def test_bundles_leave_out_the_variants_their_layers_never_reach():
+    """tc_model_config.h: a 3x3-only model drops the 5x5 / 7x7 depthwise runs; MCUNet (3x3, 5x5 and
+    7x7 depthwise layers) keeps all three. (Every bundle the other tests build and compare with TFLM
+    carries its own config, so a wrong config shows up there as an error.)"""
+    from conftest import model_path
+    from tinycompiler.codegen import plan_for_codegen
+    from tinycompiler.codegen.kernel_config import kernel_config
+    from tinycompiler.codegen.lowering import lower_graph
+    from tinycompiler.frontends import load_model
+
+    def cfg(name):
+        return kernel_config(lower_graph(plan_for_codegen(load_model(str(model_path(name))))).calls)
+
+    kws = cfg("mlperftiny_kws_dscnn_int8")
+    assert (kws["TC_DWIP_K3"], kws["TC_DWIP_K5"], kws["TC_DWIP_K7"]) == (1, 0, 0)
+    mcunet = cfg("tinyengine_mcunet_vww")
+    assert (mcunet["TC_DWIP_K3"], mcunet["TC_DWIP_K5"], mcunet["TC_DWIP_K7"]) == (1, 1, 1)

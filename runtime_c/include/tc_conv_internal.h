@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tc_config.h"
 #include "tc_conv.h"
 #include "tc_dsp.h"
 #include "tc_requant.h"

@@ -183,15 +183,23 @@ static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t
     }
 }
 
+/* Only the variants tc_config.h keeps (a bundle drops those its layers never reach); the entry point
+ * refuses a call whose variant is compiled out. */
 static __attribute__((noinline)) void tc_conv_packed_pair_rq(const int8_t *col, int32_t k4, const int8_t *w,
                                                        const int32_t *fb, int32_t out_c, const tc_rq *rq,
                                                        const tc_conv_params *p, int8_t *oa, int8_t *ob)
 {
+#if TC_CONV_RQ_SSAT
     if (p->act.max == 127) {
         tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 1);
-    } else {
-        tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 0);
+        return;
     }
+#endif
+#if TC_CONV_RQ_CLAMP
+    tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 0);
+#else
+    (void)col, (void)k4, (void)w, (void)fb, (void)out_c, (void)rq, (void)p, (void)oa, (void)ob;
+#endif
 }
 
 static __attribute__((noinline)) void tc_conv_packed_pair_q(const int8_t *col, int32_t k4, const int8_t *w,
@@ -199,7 +207,11 @@ static __attribute__((noinline)) void tc_conv_packed_pair_q(const int8_t *col, i
                                                       const tc_per_channel_quant *quant, const tc_conv_params *p,
                                                       int8_t *oa, int8_t *ob)
 {
+#if TC_CONV_QUANT
     tc_conv_packed_pair_body(col, k4, w, fb, out_c, NULL, quant, p, oa, ob, 0, 0);
+#else
+    (void)col, (void)k4, (void)w, (void)fb, (void)out_c, (void)quant, (void)p, (void)oa, (void)ob;
+#endif
 }
 
 static TC_ALWAYS_INLINE void tc_conv_packed_pair(const int8_t *col, int32_t k4, const int8_t *w, const int32_t *fb,
@@ -332,6 +344,12 @@ tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel
 {
     if (!tc_conv_args_ok(params, quant, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
         scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || folded_bias == NULL) {
+        return TC_ERROR_ARGUMENT;
+    }
+    /* a variant this build left out (tc_config.h) */
+    if ((rq == NULL && !TC_CONV_QUANT) || (rq != NULL && params->act.max == 127 && !TC_CONV_RQ_SSAT &&
+                                           !TC_CONV_RQ_CLAMP) ||
+        (rq != NULL && params->act.max != 127 && !TC_CONV_RQ_CLAMP)) {
         return TC_ERROR_ARGUMENT;
     }
     tc_conv_packed_run(params, quant, rq, input_dims, input, filter_dims, packed_filter, folded_bias, output_dims,

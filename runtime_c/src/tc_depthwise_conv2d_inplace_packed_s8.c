@@ -214,14 +214,41 @@ typedef void (*tc_dwip_run_fn)(tc_dwip_state *st, const int8_t *xi, int32_t n);
     {                                                                                              \
         tc_dwip_run(st, xi, n, k, k, mode, bw);                                                    \
     }
+/* only the variants the model's layers reach (tc_config.h); a missing one means the checked loop */
+#if TC_DWIP_K3 && TC_DWIP_RUNS_CLAMP
 TC_DWIP_RUN(tc_dw_ip_run3x3, 3, TC_DWIP_CLAMP, 0)
-TC_DWIP_RUN(tc_dw_ip_run3x3_full, 3, TC_DWIP_FULL, 0)
 TC_DWIP_RUN(tc_dw_ip_buf3x3, 3, TC_DWIP_CLAMP, TC_DWIP_BW3)
+#else
+#define tc_dw_ip_run3x3 NULL
+#define tc_dw_ip_buf3x3 NULL
+#endif
+#if TC_DWIP_K3 && TC_DWIP_RUNS_FULL
+TC_DWIP_RUN(tc_dw_ip_run3x3_full, 3, TC_DWIP_FULL, 0)
 TC_DWIP_RUN(tc_dw_ip_buf3x3_full, 3, TC_DWIP_FULL, TC_DWIP_BW3)
+#else
+#define tc_dw_ip_run3x3_full NULL
+#define tc_dw_ip_buf3x3_full NULL
+#endif
+#if TC_DWIP_K5 && TC_DWIP_RUNS_CLAMP
 TC_DWIP_RUN(tc_dw_ip_run5x5, 5, TC_DWIP_CLAMP, 0)
+#else
+#define tc_dw_ip_run5x5 NULL
+#endif
+#if TC_DWIP_K5 && TC_DWIP_RUNS_FULL
 TC_DWIP_RUN(tc_dw_ip_run5x5_full, 5, TC_DWIP_FULL, 0)
+#else
+#define tc_dw_ip_run5x5_full NULL
+#endif
+#if TC_DWIP_K7 && TC_DWIP_RUNS_CLAMP
 TC_DWIP_RUN(tc_dw_ip_run7x7, 7, TC_DWIP_CLAMP, 0)
+#else
+#define tc_dw_ip_run7x7 NULL
+#endif
+#if TC_DWIP_K7 && TC_DWIP_RUNS_FULL
 TC_DWIP_RUN(tc_dw_ip_run7x7_full, 7, TC_DWIP_FULL, 0)
+#else
+#define tc_dw_ip_run7x7_full NULL
+#endif
 
 /* Flush the pending outputs below safe. */
 static inline __attribute__((always_inline)) void tc_dwip_flush(tc_dwip_state *st, int32_t safe)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jinja2
 
 from tinycompiler import __version__
+from tinycompiler.codegen.kernel_config import kernel_config
 from tinycompiler.resources import TEMPLATES
 
 
@@ -32,7 +33,7 @@ def op_macros(env, program) -> dict:
 
 
 def render_model(program, headers) -> dict:
-    """file name -> text for model.h, model.c, model_weights.h and weights.c."""
+    """file name -> text for model.h, model.c, model_weights.h, weights.c and tc_model_config.h."""
     env = environment()
     ctx = {"p": program, "version": __version__, "ops": op_macros(env, program), "headers": headers}
     return {
@@ -40,6 +41,8 @@ def render_model(program, headers) -> dict:
         "model.c": env.get_template("model.c.j2").render(ctx),
         "model_weights.h": env.get_template("model_weights.h.j2").render(ctx),
         "weights.c": env.get_template("weights.c.j2").render(ctx),
+        "tc_model_config.h": env.get_template("tc_model_config.h.j2").render(
+            ctx, config=kernel_config(program.calls)),
     }
 
 
