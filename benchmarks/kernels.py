@@ -70,6 +70,7 @@ MODELS = [
     ("micro_speech", "tflm_micro_speech_int8.tflite", 1_495_333),
     ("mcunet_vww", "tinyengine_mcunet_vww.tflite", 48_626_114),
     ("mobilenetv2_0.35_64", "keras_mobilenetv2_a0.35_64_int8.tflite", 21_071_135),
+    ("hello_world", "tflm_hello_world_int8.tflite", None),  # no TFLM count in the issue; flash only
 ]
 
 
