@@ -392,7 +392,9 @@ def _sanitizer_main(n_examples: int):  # pragma: no cover - runs in a subprocess
         g = builders.depthwise_graph(seed, h, w, cin, 1 + (i % 3 == 0), kh, kw, s, d, pad, batch=1 + i % 2)
         check_case(slib, builders.make_case(g, seed), DW_KERNELS)
         kw1 = int(rng.integers(1, 22))  # one-channel depthwise as tc_conv2d_c1_packed_s8 runs it
-        g = builders.depthwise_graph(seed, h, kw1 + int(rng.integers(0, 8)), 1, 2 + i % 9, kh, kw1, s, (d[0], 1),
+        # every third one wide enough for interior columns next to padded rows (rows > 16 taps included)
+        w1 = kw1 + int(rng.integers(0, 30 if i % 3 == 0 else 8))
+        g = builders.depthwise_graph(seed, h, w1, 1, 2 + i % 9, kh, kw1, s, (d[0], 1),
                                      pad, batch=1 + i % 2)
         case = builders.make_case(g, seed)
         st1, got1 = call(slib, "tc_conv2d_c1_packed_s8", _one_channel_args(case), case.inputs[0])
@@ -400,6 +402,13 @@ def _sanitizer_main(n_examples: int):  # pragma: no cover - runs in a subprocess
         g = builders.fully_connected_graph(seed, 1 + i % 3, int(rng.integers(1, 70)), int(rng.integers(1, 9)),
                                            per_channel=bool(i % 2))
         check_case(slib, builders.make_case(g, seed), ("tc_fully_connected_s8", "tc_fully_connected_packed_s8"))
+    # one-channel rows wider than the kernel's 4-word stack row, interior columns next to padded rows
+    # (once overflowed that row: found by a QEMU run, silent on the host without ASan)
+    for j, (h, w, kh, kw, dil_h) in enumerate(((9, 32, 2, 22, 2), (7, 40, 3, 17, 1), (6, 30, 5, 21, 1))):
+        g = builders.depthwise_graph(100 + j, h, w, 1, 8, kh, kw, (1, 1), (dil_h, 1), "SAME", batch=2)
+        case = builders.make_case(g, 100 + j)
+        st1, got1 = call(slib, "tc_conv2d_c1_packed_s8", _one_channel_args(case), case.inputs[0])
+        assert st1 == 0 and np.array_equal(got1.reshape(_expected(case).shape), _expected(case)), case
     print("sanitized OK")
 
 

@@ -451,10 +451,12 @@ tc_status tc_conv2d_c1_packed_s8(const tc_conv_params *params, const tc_per_chan
                     ox = fx1 - 1;
                     continue;
                 }
-                if (ox >= fx0 && ox < fx1) {
-                    tc_conv_c1_border(&k, img, iy0, ix0, ky0, ky1, 1, output);
-                } else if (nw > TC_C1_MAXW) {
+                /* rows wider than the stack row take the wide path whichever border it is (a row cut by
+                 * the top / bottom padding is built in brow too) */
+                if (nw > TC_C1_MAXW) {
                     tc_conv_c1_border_wide(&k, img, iy0, ix0, ky0, ky1, output);
+                } else if (ox >= fx0 && ox < fx1) {
+                    tc_conv_c1_border(&k, img, iy0, ix0, ky0, ky1, 1, output);
                 } else {
                     tc_conv_c1_border(&k, img, iy0, ix0, ky0, ky1, 0, output);
                 }
