@@ -60,6 +60,9 @@ def random_cases(seed: int) -> list:
     def pick(*xs):
         return xs[int(rng.integers(0, len(xs)))]
 
+    def fit(base, k, dil):  # an input side at least as large as the dilated kernel (VALID included)
+        return max(base, (k - 1) * dil + 1) + int(rng.integers(0, 6))
+
     for i in range(12):
         kind = i % 6
         s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
@@ -73,15 +76,16 @@ def random_cases(seed: int) -> list:
                                       pad, act, pc, bias)
         elif kind == 1:  # RGB first layer
             k = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
-            g = builders.conv2d_graph(gseed, 6 + int(rng.integers(0, 10)), 6 + int(rng.integers(0, 10)), 3,
+            g = builders.conv2d_graph(gseed, fit(6, k[0], d[0]) + int(rng.integers(0, 5)),
+                                      fit(6, k[1], d[1]) + int(rng.integers(0, 5)), 3,
                                       int(rng.integers(1, 17)), *k, s, d, pad, act, pc, bias)
         elif kind == 2 and i >= 6:  # one input channel (tc_conv2d_c1_packed_s8)
             k = (int(rng.integers(1, 9)), int(rng.integers(1, 6)))
-            g = builders.conv2d_graph(gseed, 9 + int(rng.integers(0, 6)), 6 + int(rng.integers(0, 6)), 1,
+            g = builders.conv2d_graph(gseed, fit(9, k[0], d[0]), fit(6, k[1], 1), 1,
                                       int(rng.integers(1, 17)), *k, s, (d[0], 1), pad, act, pc, bias)
         elif kind == 2:  # generic conv / im2col
             k = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
-            g = builders.conv2d_graph(gseed, 5 + int(rng.integers(0, 6)), 5 + int(rng.integers(0, 6)),
+            g = builders.conv2d_graph(gseed, fit(5, k[0], d[0]), fit(5, k[1], d[1]),
                                       int(rng.integers(1, 33)), int(rng.integers(1, 17)), *k, s, d, pad, act,
                                       pc, bias, batch=int(rng.integers(1, 3)))
         elif kind == 3:  # depthwise 3x3
@@ -102,9 +106,10 @@ def random_cases(seed: int) -> list:
         gseed = int(rng.integers(0, 2**31 - 1))
         kh, kw = int(rng.integers(1, 11)), (int(rng.integers(1, 5)), int(rng.integers(5, 9)),
                                             int(rng.integers(9, 13)), int(rng.integers(17, 25)))[j]
-        g = builders.conv2d_graph(gseed, kh + int(rng.integers(0, 12)), kw + int(rng.integers(0, 12)), 1,
-                                  pick(4, 8, int(rng.integers(1, 17))), kh, kw,
-                                  (int(rng.integers(1, 3)), int(rng.integers(1, 3))), (int(rng.integers(1, 3)), 1),
+        dil_h = int(rng.integers(1, 3))  # the dilated kernel must fit the input, VALID padding included
+        g = builders.conv2d_graph(gseed, (kh - 1) * dil_h + 1 + int(rng.integers(0, 12)), kw + int(rng.integers(0, 12)),
+                                  1, pick(4, 8, int(rng.integers(1, 17))), kh, kw,
+                                  (int(rng.integers(1, 3)), int(rng.integers(1, 3))), (dil_h, 1),
                                   pick("SAME", "VALID"), pick("NONE", "NONE", *builders.ACTIVATIONS),
                                   bool(rng.random() < 0.7), bool(rng.random() < 0.8),
                                   batch=int(rng.integers(1, 3)))
