@@ -703,3 +703,13 @@ def assert_matches_tflm(graph: Graph, inputs, model=None, desc: str = "") -> dic
     msg = first_mismatch(graph, ref, res.tensors)
     assert msg is None, f"{desc or graph.name}: {msg}"
     return ref
+
+
+def large_channel_scales(g, target: float) -> None:
+    """Rescale op 0's output so its largest per-channel effective scale (in * w / out) is ``target``:
+    with target >= 0.25 some channels get a right shift e = -shift < 2 (shift -1, 0 or positive), which
+    weights_layout.requant_table() cannot fold (the kernels then get rq NULL)."""
+    op = g.ops[0]
+    x, w, y = (g.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    eff = float(x.quant.s) * np.asarray(w.quant.scale, np.float64)
+    y.quant.scale = np.array([np.float32(eff.max() / target)], np.float32)

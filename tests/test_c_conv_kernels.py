@@ -172,16 +172,6 @@ def test_depthwise_inplace_any_geometry(lib, case):
     assert {"tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_inplace_packed_s8"} <= set(ran)
 
 
-def _large_channel_scales(g, target: float):
-    """Rescale the output so the largest per-channel effective scale (in * w / out) is ``target``:
-    with target >= 0.25 some channels get a right shift e = -shift < 2 (shift -1, 0 or positive), which
-    requant_table() cannot fold (rq NULL, the per-group fold / fix-up path of the in-place kernel)."""
-    op = g.ops[0]
-    x, w, y = (g.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    eff = float(x.quant.s) * np.asarray(w.quant.scale, np.float64)
-    y.quant.scale = np.array([np.float32(eff.max() / target)], np.float32)
-
-
 @st.composite
 def dw_inplace_fast_cases(draw, max_w=34):
     """In-place depthwise with the specialised runs: square 3 / 5 / 7 kernels, unit dilation, narrow
@@ -201,7 +191,7 @@ def dw_inplace_fast_cases(draw, max_w=34):
     seed = draw(builders.seeds)
     g = builders.depthwise_graph(seed, h, w, c, 1, k, k, stride, 1, padding, act, pc, bias, batch)
     if target is not None:
-        _large_channel_scales(g, target)
+        builders.large_channel_scales(g, target)
     desc = (f"dw b{batch} {h}x{w}x{c} k{k} s{stride} {padding} {act} pc={pc} bias={bias} "
             f"target={target} seed={seed}")
     return builders.make_case(g, seed, desc)
@@ -226,7 +216,7 @@ def test_depthwise_inplace_narrow_widths(lib, k, stride, padding):
                 seed = 1000 * k + 100 * w + 10 * h + c + stride
                 g = builders.depthwise_graph(seed, h, w, c, 1, k, k, stride, 1, padding, "RELU", True, True)
                 if target is not None:
-                    _large_channel_scales(g, target)
+                    builders.large_channel_scales(g, target)
                 ran = check_case(lib, builders.make_case(g, seed, f"{h}x{w}x{c} k{k} s{stride} {padding} {target}"),
                                  ("tc_depthwise_conv2d_inplace_packed_s8",))
                 assert ran == ["tc_depthwise_conv2d_inplace_packed_s8"]

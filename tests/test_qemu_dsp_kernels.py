@@ -142,18 +142,9 @@ def random_cases(seed: int) -> list:
         g = builders.depthwise_graph(gseed, h, w, c, 1, k, k, s_, 1, pick("SAME", "VALID"),
                                      pick(*builders.ACTIVATIONS))
         if large is not None:
-            _large_channel_scales(g, large)
+            builders.large_channel_scales(g, large)
         cases.append(builders.make_case(g, gseed, f"seed {seed} dw{k}x{k} inplace {h}x{w} s{s_} large={large}"))
     return cases
-
-
-def _large_channel_scales(g, target: float):
-    """Rescale the output so the largest per-channel effective scale is ``target`` (>= 0.25: some right
-    shifts < 2, so requant_table() is None and the kernels get rq NULL)."""
-    op = g.ops[0]
-    x, w, y = (g.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    eff = float(x.quant.s) * np.asarray(w.quant.scale, np.float64)
-    y.quant.scale = np.array([np.float32(eff.max() / target)], np.float32)
 
 
 def _arr(name, ctype, values) -> str:
