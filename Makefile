@@ -7,7 +7,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 APT_PKGS := gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEMO_MODEL ?= examples/models/mcunet_vww1_80.tflite
+DEMO_MODEL ?= examples/models/tinyengine_mcunet_vww.tflite
 PYTEST_ARGS ?=
 
 .PHONY: setup toolchain demo test soak clean

@@ -1,4 +1,4 @@
-"""How long `tinyc compile` takes per shared model: load, plan, lower, render, write the bundle.
+"""How long `tinyc compile` takes per bundled model: load, plan, lower, render, write the bundle.
 
 Prints a table and writes JSON (default benchmarks/results/compile_time.json). Wall-clock seconds
 on this machine, best of --repeat runs, measured in one process after imports (what a user waits
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT.parent / "shared" / "models"
+MODELS = ROOT / "examples" / "models"
 
 
 def time_compile(path: Path, repeat: int) -> dict:

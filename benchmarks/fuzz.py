@@ -1,4 +1,4 @@
-"""A long fuzzing campaign: mutated shared models through the importer and the planner.
+"""A long fuzzing campaign: mutated bundled models through the importer and the planner.
 
 Every mutant (tests/fuzzing.py: truncation, bit flips, absurd dims/offsets/lengths/indices,
 negative sizes, shape/buffer mismatches, unknown ops, cycles, swapped ops, overflowing shapes,
@@ -11,7 +11,7 @@ messages with the numbers blanked), crashes and hangs (both must be 0). Each cra
 input is saved as ``benchmarks/results/fuzz/<model>-<n>.tflite`` with a ``.txt`` saying the
 mutation and what happened; the summary goes to ``benchmarks/results/fuzz.json``.
 
-    python benchmarks/fuzz.py                 # 10 minutes, 1 worker, over all shared models
+    python benchmarks/fuzz.py                 # 10 minutes, 1 worker, over all bundled models
     python benchmarks/fuzz.py --minutes 1 --workers 2 --seed 7
 """
 
@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT.parent / "shared" / "models"
+MODELS = ROOT / "examples" / "models"
 OUT = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the mutators live with the tests that also use them
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds per example before it counts as a hang")
     ap.add_argument("--mem-mb", type=int, default=1024, help="address space per worker beyond what it inherits")
-    ap.add_argument("--models", nargs="*", help="model stems (default: every shared model)")
+    ap.add_argument("--models", nargs="*", help="model stems (default: every bundled model)")
     ap.add_argument("--json", type=Path, default=OUT / "fuzz.json")
     args = ap.parse_args(argv)
 

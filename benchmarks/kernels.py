@@ -1,7 +1,7 @@
 """Kernel speed on an emulated Cortex-M4 (QEMU mps2-an386): ours vs TFLM + CMSIS-NN, in exact instructions.
 
 Each case is a single-layer int8 model (tests/builders.py graphs: random weights and quantization,
-fixed seed) or a whole model from ../shared/models, run through the real pipeline: generate C ->
+fixed seed) or a whole model from examples/models, run through the real pipeline: generate C ->
 PlatformIO / arm-none-eabi-gcc -O2 (cortex-m4, hard float) -> QEMU with ``-icount shift=7`` and the
 serial harness, which reports timer0 ticks per Invoke and per layer. Instructions are exact
 (round(ticks * 40 / 128)); QEMU has no timing model, so these are instructions, not cycles.
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import builders  # noqa: E402
 
-MODELS_DIR = ROOT.parent / "shared" / "models"
+MODELS_DIR = ROOT / "examples" / "models"
 RESULTS = ROOT / "benchmarks" / "results" / "kernels.json"
 SEED = 1234
 BOARD = "mps2-an386"

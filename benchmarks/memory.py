@@ -1,6 +1,6 @@
-"""Peak SRAM per shared model: our layer-based plan, our --patch auto plan, and TFLM's arena.
+"""Peak SRAM per bundled model: our layer-based plan, our --patch auto plan, and TFLM's arena.
 
-For every model in ../shared/models: the arena the generated C declares (``plan_for_codegen``),
+For every bundled model (examples/models): the arena the generated C declares (``plan_for_codegen``),
 the same with ``patch="auto"`` when the planner supports patch-based inference, and TFLM's
 smallest arena found by bisection with the tflite-micro host interpreter (64-bit; its bookkeeping
 is a few KB larger than on a 32-bit MCU). The ratio column is ours / TFLM host, both measured here.
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT.parent / "shared" / "models"
+MODELS = ROOT / "examples" / "models"
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 #: TFLM's arena on a Cortex-M4 as quoted in the "Memory planner" issue (bytes; not measured here)

@@ -1,16 +1,16 @@
-"""Per-layer statistics: MACs and weight bytes match the shared models' README, and the table."""
+"""Per-layer statistics: MACs and weight bytes match the bundled models, and the table."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from conftest import MODEL_FILES
+from conftest import MODEL_FILES, model_path
 from tinycompiler.analysis import analyze, format_inspect, op_activation_bytes, op_macs, op_weight_bytes
 from tinycompiler.frontends.tflite import load_tflite
 from tinycompiler.ir import Graph, Quant
 
-#: MACs and weight bytes from /work/shared/models/README.md
+#: MACs and weight bytes from examples/models (see its NOTICE)
 README = {
     "mlperftiny_kws_dscnn_int8": (2_656_768, 24_376),
     "mlperftiny_ic_resnet8_cifar10_int8": (12_501_632, 78_752),
@@ -39,10 +39,7 @@ def test_totals_match_readme(path):
 
 
 def test_kws_activation_peak_matches_readme():
-    p = [m for m in MODEL_FILES if m.stem == "mlperftiny_kws_dscnn_int8"]
-    if not p:
-        pytest.skip("shared models not found")
-    st = analyze(load_tflite(p[0]))
+    st = analyze(load_tflite(model_path("mlperftiny_kws_dscnn_int8")))
     # README: TFLM plans 16,000 B of activations; the largest layer needs exactly that
     assert st.peak_activation_bytes == 16_000
 

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import DATA, model_path
+from conftest import data_path, model_path
 from tinycompiler.cli import main
 from tinycompiler.oracle.tflm import run_tflm
 
@@ -90,9 +90,7 @@ def test_run_through_port_of_flashed_emulator(capsys):
 def test_eval_digits_matches_tflm_top1(capsys):
     """360 digits at 12 KiB each through the serial link: ~2.5 min."""
     model = model_path("keras_mobilenetv2_a0.35_64_int8")
-    data = DATA / "digits_64_test.npz"
-    if not data.is_file():
-        pytest.skip(f"{data} not found")
+    data = data_path("digits_64_test.npz")
     assert main(["eval", str(model), "--board", "mps2-an386", "--data", str(data), "--json"]) == 0
     out = last_json(capsys)
     assert out["samples"] == 360 and out["bit_exact"] == 360 and out["same_top1"] == 360

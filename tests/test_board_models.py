@@ -1,4 +1,4 @@
-"""Every shared model on emulated Cortex-M4 (mps2-an386) and Cortex-M7 (mps2-an500), bit-exact with
+"""Every bundled model on emulated Cortex-M4 (mps2-an386) and Cortex-M7 (mps2-an500), bit-exact with
 TFLM through the serial harness: firmware built with PlatformIO, booted in QEMU, inputs uploaded and
 outputs read back over the binary protocol (one QEMU session per model and board)."""
 
@@ -9,13 +9,13 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import MODEL_FILES, needs_shared
+from conftest import MODEL_FILES
 from tinycompiler.frontends import load_model
 from tinycompiler.oracle.tflm import run_tflm_many_isolated
 from tinycompiler.targets.board import BoardTarget
 from tinycompiler.tensor_io import random_inputs
 
-pytestmark = [needs_shared, pytest.mark.skipif(
+pytestmark = [pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
     reason="needs arm-none-eabi-gcc and qemu-system-arm (make toolchain)")]
 

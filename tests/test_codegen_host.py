@@ -1,6 +1,6 @@
 """Generated C on the host board, bit for bit.
 
-* Every shared model is generated, compiled (gcc -O2 -Wall -Wextra -Werror: a warning fails the
+* Every bundled model is generated, compiled (gcc -O2 -Wall -Wextra -Werror: a warning fails the
   build) and run by :class:`HostTarget`; its outputs must equal TFLM's (``run_tflm``) on 5 seeded
   random inputs and on the real samples. Each model is compiled once (one HostTarget per model).
 * Hypothesis differential tests per op kind: random single-op graphs from tests/builders.py,
@@ -8,7 +8,7 @@
 * The shared models under ASan + UBSan (``HostTarget(sanitize=True)``, arena at exactly its
   planned size, no guard bytes) on one input each.
 
-Sample feeding follows tests/test_reference_models.py (see /work/shared/models/README.md).
+Sample feeding follows tests/test_reference_models.py (see examples/data/NOTICE).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import builders as B
 import builders_nonlinear as BNL
-from conftest import DATA, MODEL_FILES, needs_shared
+from conftest import MODEL_FILES, data_path, model_path
 from tinycompiler.codegen.op_params import op_params
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.frontends.tflite import load_tflite
@@ -71,20 +71,12 @@ def assert_model_matches_tflm(path, inputs, sanitize: bool = False) -> list:
 
 
 def _sample(name: str) -> np.ndarray:
-    p = DATA / name
-    if not p.exists():
-        pytest.skip(f"{name} not present")
-    return np.load(p)
+    return np.load(data_path(name))
 
 
-def _model(stem: str):
-    for p in MODEL_FILES:
-        if p.stem == stem:
-            return p
-    pytest.skip(f"{stem} not present")
+_model = model_path
 
 
-@needs_shared
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
 def test_model_random_inputs(path):
     g = graph_of(path)
@@ -92,7 +84,6 @@ def test_model_random_inputs(path):
         assert_model_matches_tflm(path, random_model_inputs(g, seed))
 
 
-@needs_shared
 @pytest.mark.parametrize("image, expect_person", [("tflm_person_96x96_uint8.npy", True),
                                                   ("tflm_no_person_96x96_uint8.npy", False)])
 def test_person_detect_samples(image, expect_person):
@@ -105,20 +96,17 @@ def test_person_detect_samples(image, expect_person):
         assert scores[0] > scores[1]
 
 
-@needs_shared
 def test_kws_sample():
     path = _model("mlperftiny_kws_dscnn_int8")
     assert_model_matches_tflm(path, [_sample("mlperftiny_kws_sample_int8_1x49x10x1.npy").astype(np.int8)])
 
 
-@needs_shared
 def test_ic_sample():
     path = _model("mlperftiny_ic_resnet8_cifar10_int8")
     x = _sample("mlperftiny_ic_sample_uint8_1x32x32x3.npy")
     assert_model_matches_tflm(path, [(x.astype(np.int16) - 128).astype(np.int8).reshape(1, 32, 32, 3)])
 
 
-@needs_shared
 def test_digits_samples():
     path = _model("keras_mobilenetv2_a0.35_64_int8")
     d = _sample("digits_64_test.npz")
@@ -129,7 +117,6 @@ def test_digits_samples():
     assert correct >= 2
 
 
-@needs_shared
 def test_models_under_sanitizers():
     """ASan + UBSan, arena at exactly its planned size: one input per model, bit-exact."""
     for path in MODEL_FILES:
@@ -286,12 +273,10 @@ def test_concat_requantizing_inputs():
         assert np.array_equal(got, want[h.outputs[0]])
 
 
-@needs_shared
 def test_bundles_leave_out_the_variants_their_layers_never_reach():
     """tc_model_config.h: a 3x3-only model drops the 5x5 / 7x7 depthwise runs; MCUNet (3x3, 5x5 and
     7x7 depthwise layers) keeps all three. (Every bundle the other tests build and compare with TFLM
     carries its own config, so a wrong config shows up there as an error.)"""
-    from conftest import model_path
     from tinycompiler.codegen import plan_for_codegen
     from tinycompiler.codegen.kernel_config import kernel_config
     from tinycompiler.codegen.lowering import lower_graph

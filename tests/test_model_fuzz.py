@@ -1,4 +1,4 @@
-"""Fuzzing the TFLite importer and the planner (``tinyc plan``) over the small shared models.
+"""Fuzzing the TFLite importer and the planner (``tinyc plan``) over the small bundled models.
 
 Every mutant must end as a planned model or one TinyCompilerError line: no other exception, no
 hang, no memory blow-up. Mutants run in a forked :class:`fuzzing.Sandbox` (1 GiB address-space
@@ -17,19 +17,17 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from conftest import MODELS
+from conftest import MODELS, model_path
 from fuzzing import AIMED, Sandbox, apply_mutation, check_load, model_map, mutation_strategy, random_mutation
 
 SMALL = ("tflm_hello_world_int8", "tflm_micro_speech_int8", "mlperftiny_kws_dscnn_int8")
 EXAMPLES = int(os.environ.get("TC_FUZZ_EXAMPLES", "600"))
 ACCEPTED = ("error", "planned")
 
-_BUFS = {s: (MODELS / f"{s}.tflite").read_bytes() for s in SMALL if (MODELS / f"{s}.tflite").is_file()}
+_BUFS = {s: (MODELS / f"{s}.tflite").read_bytes() for s in SMALL}
 
 
 def _load(stem: str) -> bytes:
-    if stem not in _BUFS:
-        pytest.skip(f"shared model {stem}.tflite not found in {MODELS}")
     return _BUFS[stem]
 
 
@@ -46,13 +44,12 @@ def _check(sb: Sandbox, stem: str, m) -> tuple:
 
 
 def _fuzz_test(stem):
-    buf = _BUFS.get(stem)
+    buf = _BUFS[stem]
 
-    @pytest.mark.skipif(buf is None, reason=f"shared model {stem} not found")
     @pytest.mark.timeout(120)
     @settings(max_examples=EXAMPLES, deadline=timedelta(seconds=10), derandomize=not os.environ.get("TC_FUZZ_RANDOM"),
               suppress_health_check=list(HealthCheck), database=None)
-    @given(m=mutation_strategy(buf) if buf else mutation_strategy(b"TFL3" * 64))
+    @given(m=mutation_strategy(buf))
     def test(sandbox, m):
         _check(sandbox, stem, m)
 
@@ -139,9 +136,7 @@ def test_random_mutation_campaign_api(sandbox):
 def test_sandbox_reports_hangs_and_recovers():
     """A worker that does not answer in time is killed and reported as a hang; the next
     example gets a fresh worker."""
-    big = MODELS / "keras_mobilenetv2_a0.35_64_int8.tflite"  # planning it takes ~1 s
-    if not big.is_file():
-        pytest.skip(f"{big.name} not found")
+    big = model_path("keras_mobilenetv2_a0.35_64_int8")  # planning it takes ~1 s
     with Sandbox({"big": big.read_bytes()}, timeout=0.05) as sb:
         kind, _, _ = sb.run("big", ("seq", ()))
         assert kind == "hang"

@@ -3,7 +3,7 @@
 * hypothesis: random conv / depthwise / pool / PAD / RELU stacks (optionally a residual ADD) from
   tests/builders.py with a random split op and grid: the patch build equals the numpy reference
   and the layer-by-layer build;
-* the two shared models the issue targets, ``--patch auto``: outputs equal TFLM's on 2 random
+* the two bundled models the issue targets, ``--patch auto``: outputs equal TFLM's on 2 random
   inputs each, and the planned arena is at most 0.35x TFLM's smallest arena.
 """
 
@@ -111,7 +111,7 @@ def test_residual_inside_stage_and_auto():
 # ------------------------------------------------------------------------------------------------
 # the issue's models: auto patching vs TFLM, and the arena it reaches
 
-#: TFLM's smallest arena (bytes, 64-bit host) from /work/shared/models/README.md, and the issue's goal
+#: TFLM's smallest arena (bytes, 64-bit host) measured by tinycompiler.oracle.tflm.min_arena_bytes, and the issue's goal
 TARGETS = {
     "tinyengine_mcunet_vww": 219_804,
     "keras_mobilenetv2_a0.35_64_int8": 127_956,

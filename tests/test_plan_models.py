@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import MODEL_FILES, needs_shared
+from conftest import MODEL_FILES
 from tinycompiler.codegen import plan_for_codegen
 from tinycompiler.frontends.tflite import load_tflite
 from tinycompiler.passes import codegen_graph
@@ -29,7 +29,6 @@ def _check_plan(graph, plan):
             assert x not in graph.outputs
 
 
-@needs_shared
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
 def test_plans_of_shared_models_are_sound(path):
     graph = load_tflite(path)

@@ -8,7 +8,7 @@
   obeys the rule, re-checked here.
 * Random chains of conv/depthwise/pool/add/FC: the generated C under ASan/UBSan with the arena at
   exactly its planned size is bit-exact with the numpy reference.
-* Every shared model: bit-exact with TFLM on the host with the new plan; a table of the arenas
+* Every bundled model: bit-exact with TFLM on the host with the new plan; a table of the arenas
   against TFLM's (printed with ``pytest -s``) and the goal of at most 0.7x TFLM on each model.
 """
 
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import builders as B
-from conftest import MODEL_FILES, needs_shared
+from conftest import MODEL_FILES
 from tinycompiler.codegen import plan_for_codegen
 from tinycompiler.frontends.tflite import load_tflite
 from tinycompiler.ir import VIEW_OPS, conv_output_size
@@ -189,7 +189,6 @@ def _lagged_ops(graph, plan) -> list:
     return out
 
 
-@needs_shared
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
 def test_model_plans_share_bytes_only_where_allowed(path):
     graph = codegen_graph(load_tflite(path))
@@ -265,7 +264,7 @@ def test_a_lagged_chain_runs_bit_exact_under_sanitizers():
 
 
 # ------------------------------------------------------------------------------------------------
-# the shared models: bit-exact with TFLM, and the arena against TFLM's
+# the bundled models: bit-exact with TFLM, and the arena against TFLM's
 
 #: TFLM's smallest arena on Cortex-M4 (bytes, from the issue); hello_world: 64-bit host figure
 TFLM_ARENA = {
@@ -279,7 +278,6 @@ TFLM_ARENA = {
 }
 
 
-@needs_shared
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
 def test_model_bit_exact_with_tflm_under_sanitizers(path):
     graph = load_tflite(path)
@@ -290,7 +288,6 @@ def test_model_bit_exact_with_tflm_under_sanitizers(path):
         np.testing.assert_array_equal(a, np.asarray(b).reshape(a.shape))
 
 
-@needs_shared
 def test_arenas_at_most_70_percent_of_tflm(capsys):
     rows = []
     for path in MODEL_FILES:

@@ -94,7 +94,7 @@ def _small_board(monkeypatch) -> str:
 
 
 def test_too_small_board_says_by_how_much_and_what_helps(monkeypatch, capsys, tmp_path):
-    # every shared model fits the smallest real board by now; a 128x128x8 conv's input alone is 128 KiB
+    # every bundled model fits the smallest real board by now; a 128x128x8 conv's input alone is 128 KiB
     board = _small_board(monkeypatch)
     model = save_tflite(B.conv2d_graph(7, 128, 128, 8, 8, 3, 3), tmp_path / "big_conv.tflite")
     arena = plan_for_codegen(load_model(model)).arena_bytes
@@ -204,7 +204,7 @@ def test_html_escapes_names_and_shades_a_patch_stage():
 
 @pytest.mark.parametrize("name, tflm", [("tflm_hello_world_int8", 1_936), ("mlperftiny_kws_dscnn_int8", 24_272)])
 def test_compare_tflm(capsys, name, tflm):
-    """TFLM's smallest host arena, as listed in the shared models' README."""
+    """TFLM's smallest host arena, as listed in the bundled models' README."""
     assert main(["plan", str(model_path(name)), "--compare-tflm", "--json"]) == 0
     out = capsys.readouterr().out
     d = json.loads(out.strip().splitlines()[-1])

@@ -1,12 +1,12 @@
 """Every reference model: the numpy reference matches TFLM layer by layer, bit for bit.
 
-Each model in /work/shared/models is imported with load_tflite and run by the reference and by
+Each bundled model (examples/models) is imported with load_tflite and run by the reference and by
 the tflite-micro interpreter (kPreserveAllTensors); every op output is compared by tensor index
 on 5 seeded random inputs and on the real samples. Ops the reference cannot run yet (e.g. the
 nonlinear ones before tinycompiler/reference/nonlinear.py exists) end the comparison early: only
 the ops before the first such op are compared.
 
-Sample feeding (see /work/shared/models/README.md):
+Sample feeding (see examples/models/NOTICE and examples/data/NOTICE):
 * person_detect: the uint8 image bytes reinterpreted as int8 (``x.view(np.int8)``), as TFLM's own
   test does; person.bmp must score [no, person] = [-113, 113].
 * MLPerf Tiny IC: the input is int8 with scale 1.0 and zero point -128, so a uint8 pixel p is the
@@ -23,15 +23,10 @@ import numpy as np
 import pytest
 
 from builders import first_mismatch
+from conftest import MODEL_FILES, data_path, model_path
 from tinycompiler.frontends.tflite import load_tflite
 from tinycompiler.oracle.tflm import run_tflm
 from tinycompiler.reference import run, supported_kinds
-
-MODELS = Path("/work/shared/models")
-DATA = Path("/work/shared/data")
-MODEL_FILES = sorted(MODELS.glob("*.tflite")) if MODELS.is_dir() else []
-
-pytestmark = pytest.mark.skipif(not MODEL_FILES, reason="no models in /work/shared/models")
 
 _graphs: dict = {}
 
@@ -90,17 +85,11 @@ def test_model_random_inputs(path, seed):
 
 
 def _model(name: str) -> Path:
-    p = MODELS / name
-    if not p.exists():
-        pytest.skip(f"{name} not present")
-    return p
+    return model_path(name)
 
 
 def _sample(name: str) -> np.ndarray:
-    p = DATA / name
-    if not p.exists():
-        pytest.skip(f"{name} not present")
-    return np.load(p)
+    return np.load(data_path(name))
 
 
 def _full_model_compared(path: Path) -> bool:

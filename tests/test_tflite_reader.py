@@ -1,4 +1,4 @@
-"""The TFLite importer: the shared models load correctly, and bad files give TinyCompilerError.
+"""The TFLite importer: the bundled models load correctly, and bad files give TinyCompilerError.
 
 Malformed files come from two places: byte edits of a real model at positions located with the
 ``tflite`` bindings, and tiny models built here with the flatbuffers builder (:func:`build`), which
@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 import tflite
 
-from conftest import MODEL_FILES, model_path, needs_shared
+from conftest import MODEL_FILES, model_path
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.frontends.tflite import load_tflite
 from tinycompiler.frontends.tflite.validate import MAX_DIM
 from tinycompiler.ir import SUPPORTED_OPS, Graph, conv_pads
 
 # -------------------------------------------------------------------------------------------------
-# expectations from /work/shared/models/README.md
+# expectations from examples/models (see its NOTICE)
 EXPECTED = {
     "mlperftiny_kws_dscnn_int8": dict(
         inp=((1, 49, 10, 1), "int8"), out=((1, 12), "int8"),
@@ -82,8 +82,7 @@ def _error(data, *fragments) -> str:
 
 
 # -------------------------------------------------------------------------------------------------
-# the shared models
-@needs_shared
+# the bundled models
 def test_all_readme_models_present():
     assert sorted(MODEL_IDS) == sorted(EXPECTED)
 
@@ -120,7 +119,6 @@ def test_shared_model_loads(path):
                 assert t.quant is not None
 
 
-@needs_shared
 def test_load_from_bytes_equals_load_from_path():
     p = model_path("mlperftiny_kws_dscnn_int8")
     a, b = load_tflite(p), load_tflite(p.read_bytes())
@@ -138,7 +136,6 @@ def test_missing_file_is_a_clean_error(tmp_path):
     _error(tmp_path / "nope.tflite", "cannot read model")
 
 
-@needs_shared
 def test_kws_first_conv_asymmetric_same_padding():
     g = load_tflite(model_path("mlperftiny_kws_dscnn_int8"))
     op = g.ops[0]
@@ -155,7 +152,6 @@ def test_kws_first_conv_asymmetric_same_padding():
     assert g.ops[9].attrs["filter_h"] == 25 and g.ops[9].attrs["filter_w"] == 5
 
 
-@needs_shared
 def test_person_detect_bias_axis_normalized():
     g = load_tflite(model_path("tflm_person_detect_mobilenetv1_96_int8"))
     op = g.ops[0]
@@ -168,7 +164,6 @@ def test_person_detect_bias_axis_normalized():
     assert g.ops[-1].kind == "SOFTMAX" and g.ops[-1].attrs["beta"] == 1.0
 
 
-@needs_shared
 def test_mcunet_float_edges_pad_transpose_mean():
     g = load_tflite(model_path("tinyengine_mcunet_vww"))
     q, dq = g.ops[0], g.ops[-1]
@@ -189,7 +184,6 @@ def test_mcunet_float_edges_pad_transpose_mean():
     assert conv.attrs["padding"] == "VALID" and conv.attrs["stride_h"] == 2
 
 
-@needs_shared
 def test_keras_per_channel_fc_and_depthwise_axis():
     g = load_tflite(model_path("keras_mobilenetv2_a0.35_64_int8"))
     fc = next(o for o in g.ops if o.kind == "FULLY_CONNECTED")
@@ -201,7 +195,6 @@ def test_keras_per_channel_fc_and_depthwise_axis():
     assert dw.attrs["depth_multiplier"] == 1
 
 
-@needs_shared
 def test_fc_without_bias_index_minus_one():
     """An FC whose bias input is -1 loads with ``None`` there (never ``Tensors(-1)``)."""
     p = model_path("keras_mobilenetv2_a0.35_64_int8")
@@ -216,7 +209,6 @@ def test_fc_without_bias_index_minus_one():
     assert fc2.input(g2, 2) is None
 
 
-@needs_shared
 def test_micro_speech_fc_flattens_4d_input():
     g = load_tflite(model_path("tflm_micro_speech_int8"))
     fc = g.ops[2]
@@ -226,7 +218,6 @@ def test_micro_speech_fc_flattens_4d_input():
     assert g.ops[1].attrs["depth_multiplier"] == 8
 
 
-@needs_shared
 def test_constant_data_is_little_endian_and_exact():
     p = model_path("tflm_hello_world_int8")
     buf = p.read_bytes()
@@ -269,7 +260,6 @@ def _hello():
     return model_path("tflm_hello_world_int8").read_bytes()
 
 
-@needs_shared
 def test_bad_identifier():
     buf = bytearray(_hello())
     buf[4:8] = b"XXXX"
@@ -281,7 +271,6 @@ def test_tiny_inputs(data):
     _error(data)
 
 
-@needs_shared
 @pytest.mark.parametrize("stem", ["tflm_hello_world_int8", "tflm_micro_speech_int8"])
 def test_truncations_at_many_offsets(stem):
     buf = model_path(stem).read_bytes()
@@ -291,7 +280,6 @@ def test_truncations_at_many_offsets(stem):
             load_tflite(buf[:n])
 
 
-@needs_shared
 def test_random_bit_flips_give_graph_or_clean_error():
     buf = _hello()
     rng = random.Random(5)
@@ -315,7 +303,6 @@ def _set_opcode(buf, index, code) -> bytes:
     return bytes(b)
 
 
-@needs_shared
 def test_unsupported_op_by_opcode_edit():
     buf = model_path("tflm_micro_speech_int8").read_bytes()
     # find the opcode used by op 3 (SOFTMAX) and turn it into LSTM (16)
@@ -325,7 +312,6 @@ def test_unsupported_op_by_opcode_edit():
     assert "SOFTMAX" in msg
 
 
-@needs_shared
 def test_unknown_and_custom_opcodes():
     buf = model_path("tflm_micro_speech_int8").read_bytes()
     op = _model(buf).Subgraphs(0).Operators(3)
@@ -338,7 +324,6 @@ def _tensor_type_pos(buf, ti) -> int:
     return _field_pos(_model(buf).Subgraphs(0).Tensors(ti), 6)
 
 
-@needs_shared
 def test_int16_activation():
     buf = _hello()
     b = bytearray(buf)
@@ -346,7 +331,6 @@ def test_int16_activation():
     _error(bytes(b), "op 0 (FULLY_CONNECTED)", "int16", "int8 activations only")
 
 
-@needs_shared
 def test_float_activation_in_the_middle():
     buf = _hello()
     b = bytearray(buf)
@@ -354,7 +338,6 @@ def test_float_activation_in_the_middle():
     _error(bytes(b), "float32", "int8 activations only")
 
 
-@needs_shared
 def test_unsupported_tensor_type():
     buf = _hello()
     b = bytearray(buf)
@@ -362,7 +345,6 @@ def test_unsupported_tensor_type():
     _error(bytes(b), "tensor 7", "COMPLEX64", "not supported")
 
 
-@needs_shared
 @pytest.mark.parametrize("value", [0x7FFFFFFF, MAX_DIM + 1, -1, -0x80000000])
 def test_absurd_dimension(value):
     buf = _hello()
@@ -370,7 +352,6 @@ def test_absurd_dimension(value):
     _error(_put_i32(buf, _vector_start(t, 4) + 4, value), "tensor 7", "dimension")
 
 
-@needs_shared
 def test_too_many_elements():
     buf = model_path("mlperftiny_kws_dscnn_int8").read_bytes()
     g = load_tflite(buf)
@@ -380,7 +361,6 @@ def test_too_many_elements():
     _error(b, f"tensor {ti}", "elements")
 
 
-@needs_shared
 def test_two_subgraphs():
     buf = _hello()
     m = _model(buf)
@@ -388,34 +368,29 @@ def test_two_subgraphs():
     _error(_put_i32(buf, start - 4, 2), "2 subgraphs", "exactly 1")
 
 
-@needs_shared
 def test_schema_version():
     buf = _hello()
     _error(_put_i32(buf, _field_pos(_model(buf), 4), 2), "schema version 2")
 
 
-@needs_shared
 def test_tensor_index_out_of_range():
     buf = _hello()
     start = _op_vector_start(buf, 1, 6)
     _error(_put_i32(buf, start, 99), "op 1 (FULLY_CONNECTED) inputs", "tensor index 99", "10 tensors")
 
 
-@needs_shared
 def test_graph_output_index_out_of_range():
     buf = _hello()
     start = _vector_start(_model(buf).Subgraphs(0), 8)
     _error(_put_i32(buf, start, 10), "subgraph outputs", "out of range")
 
 
-@needs_shared
 def test_buffer_index_out_of_range():
     buf = _hello()
     t = _model(buf).Subgraphs(0).Tensors(4)
     _error(_put_i32(buf, _field_pos(t, 8), 1000), "tensor 4", "buffer index 1000", "13 buffers")
 
 
-@needs_shared
 def test_buffer_wrong_size():
     buf = _hello()
     m = _model(buf)
@@ -424,28 +399,24 @@ def test_buffer_wrong_size():
     _error(_put_i32(buf, start - 4, 255), "tensor 4", "255 bytes", "needs 256")
 
 
-@needs_shared
 def test_opcode_index_out_of_range():
     buf = model_path("tflm_micro_speech_int8").read_bytes()
     op = _model(buf).Subgraphs(0).Operators(3)
     _error(_put_i32(buf, _field_pos(op, 4), 7), "op 3", "opcode index 7", "4 operator codes")
 
 
-@needs_shared
 def test_vector_length_past_end():
     buf = _hello()
     m = _model(buf)
     _error(_put_i32(buf, _vector_start(m, 12) - 4, 0x7FFFFFFF), "corrupted", "model.buffers")
 
 
-@needs_shared
 def test_table_offset_out_of_range():
     buf = _hello()
     _error(_put_i32(buf, 0, len(buf) + 100), "corrupted")
     _error(_put_i32(buf, 0, 0xFFFFFFF0 - (1 << 32)), "corrupted")
 
 
-@needs_shared
 def test_options_type_mismatch():
     buf = _hello()
     op = _model(buf).Subgraphs(0).Operators(0)

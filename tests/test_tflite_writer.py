@@ -1,10 +1,9 @@
 """The TFLite writer: hand-built IR graphs for every supported op run in TFLM, the file layout
-matches what TFLM and the converter expect, invalid graphs are refused, and every shared model
+matches what TFLM and the converter expect, invalid graphs are refused, and every bundled model
 survives read -> write -> read unchanged and gives byte-identical TFLM outputs."""
 
 from __future__ import annotations
 
-import glob
 import os
 import zlib
 
@@ -18,8 +17,9 @@ from tinycompiler.frontends.tflite import opcodes
 from tinycompiler.frontends.tflite.writer import save_tflite, write_tflite
 from tinycompiler.ir import SUPPORTED_OPS, Graph, Quant
 
-MODELS_DIR = "/work/shared/models"
-MODELS = sorted(glob.glob(os.path.join(MODELS_DIR, "*.tflite")))
+from conftest import MODEL_FILES
+
+MODELS = [str(p) for p in MODEL_FILES]
 
 ARENA = 1 << 20
 
@@ -557,23 +557,20 @@ def test_bad_tensors_are_refused():
 
 
 # ---------------------------------------------------------------------------------------------
-# round trip through the importer, on every shared model
+# round trip through the importer, on every bundled model
 
 
-def _load_or_skip(path_or_bytes):
+def _load(path_or_bytes):
     from tinycompiler.frontends.tflite import load_tflite
 
-    try:
-        return load_tflite(path_or_bytes)
-    except NotImplementedError:
-        pytest.skip("load_tflite is not implemented yet (awaits the importer)")
+    return load_tflite(path_or_bytes)
 
 
 def _load_bytes(data: bytes, tmp_path, name):
     """Load a model from bytes, through a file if load_tflite only takes paths."""
     path = tmp_path / name
     path.write_bytes(data)
-    return _load_or_skip(str(path))
+    return _load(str(path))
 
 
 def _assert_same_quant(a, b, where):
@@ -615,7 +612,7 @@ def assert_same_graph(g1, g2):
 
 @pytest.mark.parametrize("path", MODELS, ids=[os.path.basename(p) for p in MODELS])
 def test_round_trip_shared_model(path, tmp_path):
-    g1 = _load_or_skip(path)
+    g1 = _load(path)
     data = write_tflite(g1)
     g2 = _load_bytes(data, tmp_path, "rewritten.tflite")
     assert_same_graph(g1, g2)

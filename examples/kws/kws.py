@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
-MODEL = MODELS / "kws_dscnn_int8.tflite"
-SAMPLE = MODELS / "kws_sample_int8.npy"
+EXAMPLES = Path(__file__).resolve().parents[1]
+MODEL = EXAMPLES / "models" / "mlperftiny_kws_dscnn_int8.tflite"
+SAMPLE = EXAMPLES / "data" / "mlperftiny_kws_sample_int8_1x49x10x1.npy"
 #: the MLPerf Tiny KWS classes, in the model's output order (Speech Commands v2: ten words,
 #: then silence and unknown)
 LABELS = ("down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes", "silence", "unknown")

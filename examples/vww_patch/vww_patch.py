@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL = Path(__file__).resolve().parents[1] / "models" / "mcunet_vww1_80.tflite"
+MODEL = Path(__file__).resolve().parents[1] / "models" / "tinyengine_mcunet_vww.tflite"
 #: the model's two outputs, in its order: TinyEngine's VWW demo (examples/openmv_vww) reads
 #: output[0] as "person" and output[1] as "no person" (the person_detection test image agrees)
 LABELS = ("person", "no person")
