@@ -57,8 +57,14 @@ def load_inputs(path, graph) -> list:
 
 
 def save_outputs(path, outputs) -> None:
-    """Write outputs as output_0, output_1, ... into a .npz."""
-    np.savez(Path(path), **{f"output_{i}": np.asarray(o) for i, o in enumerate(outputs)})
+    """Write outputs as output_0, output_1, ... into a .npz (parent folders created)."""
+    import io
+
+    from tinycompiler.output_files import write_file
+
+    buf = io.BytesIO()
+    np.savez(buf, **{f"output_{i}": np.asarray(o) for i, o in enumerate(outputs)})
+    write_file(path, buf.getvalue(), "--output")
 
 
 def random_inputs(graph, seed: int) -> list:

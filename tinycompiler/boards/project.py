@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from tinycompiler.errors import TinyCompilerError
+from tinycompiler.output_files import ensure_dir
 
 #: serial speed of the console (the MLPerf Tiny runner's default), bits/s
 CONSOLE_BAUD = 115200
@@ -119,8 +120,7 @@ def write_project(board, bundle, out_dir, harness_dirs, opt: str = "O2", debug: 
     """
     from tinycompiler.codegen.render import render_template
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_dir(out_dir, "-o")
     model_dir = out / "lib" / "model"
     if Path(bundle.root).resolve() != model_dir.resolve():
         _sync_dir(model_dir, _bundle_files(bundle))

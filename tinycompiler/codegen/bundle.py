@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tinycompiler.codegen.render import render_model
 from tinycompiler.codegen.runtime_sources import all_headers, sources_for
+from tinycompiler.output_files import ensure_dir
 from tinycompiler.resources import RUNTIME_C
 
 #: headers model.c includes for the kernels
@@ -32,8 +33,7 @@ def write_bundle(program, out_dir) -> Bundle:
 
     The result compiles with any C99 compiler: ``cc -I DIR DIR/*.c``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_dir(out_dir, "-o")
     headers = [h for h in KERNEL_HEADERS if (RUNTIME_C / "include" / h).exists()]
     files = render_model(program, headers)
     for name, text in files.items():

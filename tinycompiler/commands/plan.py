@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 from tinycompiler.commands.common import add_model_args, add_patch_arg, emit_json, load
 from tinycompiler.errors import TinyCompilerError
+from tinycompiler.output_files import ensure_parent, write_file
 
 
 def add_parser(sub) -> None:
@@ -42,9 +42,7 @@ def run(args) -> int:
     from tinycompiler.report.memory_table import format_memory_table
 
     board = load_budget(args.board) if args.board else None  # fail on a bad board before any work
-    out = Path(args.html) if args.html else None
-    if out is not None and not out.parent.is_dir():
-        raise TinyCompilerError(f"--html {out}: directory {out.parent} does not exist")
+    out = ensure_parent(args.html, "--html") if args.html else None  # before the work, not after
     graph = load(args)
     plan = plan_with_patch(graph, args.patch)
     tflm = None
@@ -58,7 +56,7 @@ def run(args) -> int:
     if out is not None:
         from tinycompiler.report.memory_html import render_memory_html
 
-        out.write_text(render_memory_html(report), encoding="utf-8")
+        write_file(out, render_memory_html(report), "--html")
         print(f"wrote {out}")
     if args.json:
         emit_json(memory_json(report))

@@ -13,7 +13,6 @@ missing or ill-typed attribute, dangling tensor index, constant data of the wron
 
 from __future__ import annotations
 
-import os
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -509,10 +508,6 @@ def write_tflite(graph) -> bytes:
 
 def save_tflite(graph, path) -> Path:
     """Write ``graph`` to ``path`` as a ``.tflite`` file and return the path."""
-    data = write_tflite(graph)
-    path = Path(path)
-    try:
-        path.write_bytes(data)
-    except OSError as e:
-        raise TinyCompilerError(f"cannot write {path}: {os.strerror(e.errno) if e.errno else e}") from None
-    return path
+    from tinycompiler.output_files import write_file
+
+    return write_file(path, write_tflite(graph))
