@@ -50,11 +50,17 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "compile_time.json"))
     args = ap.parse_args(argv)
+    from tinycompiler.progress import Bar
+
     rows = []
-    for path in sorted(MODELS.glob("*.tflite")):
-        row = time_compile(path, args.repeat)
-        row["cli_seconds"] = round(cli_seconds(path), 3)
-        rows.append(row)
+    paths = sorted(MODELS.glob("*.tflite"))
+    with Bar(len(paths), "models timed") as bar:
+        for k, path in enumerate(paths):
+            bar.update(k, path.stem)
+            row = time_compile(path, args.repeat)
+            row["cli_seconds"] = round(cli_seconds(path), 3)
+            rows.append(row)
+        bar.update(len(paths))
     print(f"{'model':48} {'compile s':>9} {'tinyc s':>8} {'arena B':>9} {'weights B':>10} {'calls':>6}")
     for r in rows:
         print(f"{r['model']:48} {r['seconds']:9.3f} {r['cli_seconds']:8.3f} {r['arena_bytes']:9,} "

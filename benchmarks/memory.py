@@ -84,7 +84,14 @@ def main(argv=None) -> int:
     if not paths:
         print(f"no models in {MODELS}", file=sys.stderr)
         return 1
-    rows = [measure(p, not args.no_tflm) for p in paths]
+    from tinycompiler.progress import Bar
+
+    rows = []
+    with Bar(len(paths), "models measured") as bar:
+        for k, p in enumerate(paths):
+            bar.update(k, p.stem)
+            rows.append(measure(p, not args.no_tflm))
+        bar.update(len(paths))
     head = f"{'model':40} {'ours B':>9} {'patch B':>9} {'TFLM host B':>12} {'ours/host':>9} {'TFLM M4 B*':>11}"
     print(head)
     print("-" * len(head))

@@ -2,7 +2,7 @@
 :mod:`tinycompiler.commands`, each stage in its own module.
 
 Every user-facing failure is a :class:`TinyCompilerError`, printed as one line on stderr with exit
-status 1. ``--json`` prints one JSON object as the last line of stdout.
+status 1. ``--json`` prints one JSON object as the last line of stdout and draws no progress lines.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``tinyc`` console script; returns the process exit status."""
+    from tinycompiler import progress
+
     args = build_parser().parse_args(argv)
+    progress.quiet(bool(getattr(args, "json", False)))  # --json: stdout and stderr stay machine-clean
     try:
         return args.func(args)
     except TinyCompilerError as e:

@@ -183,7 +183,10 @@ def build(project_dir, board, timeout: float = BUILD_TIMEOUT_S) -> BuildResult:
     project_dir = Path(project_dir)
     if shutil.which("arm-none-eabi-gcc") is None and board.emulated:
         raise TinyCompilerError("arm-none-eabi-gcc is not on PATH; install gcc-arm-none-eabi (make toolchain)")
-    res = run_pio(["run", "-d", str(project_dir), "-e", board.env_name], project_dir, timeout)
+    from tinycompiler.progress import task
+
+    with task(f"building firmware for {board.id} (PlatformIO)"):
+        res = run_pio(["run", "-d", str(project_dir), "-e", board.env_name], project_dir, timeout)
     if res.returncode != 0:
         raise TinyCompilerError(f"PlatformIO build of {board.id} failed: {_first_errors(res.stdout + res.stderr)}")
     elf = project_dir / ".pio" / "build" / board.env_name / "firmware.elf"

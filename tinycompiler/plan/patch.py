@@ -267,21 +267,26 @@ def planning_graph(graph, pp: PatchPlan) -> tuple:
 
 def candidate_plans(graph, max_extra_macs: float = DEFAULT_MAX_EXTRA_MACS, max_grid: int = MAX_GRID) -> list:
     """Every feasible PatchPlan (grids up to ``max_grid`` per side, not 1x1) within the MAC bound."""
+    from tinycompiler.progress import Bar
+
     plans = []
     stages = stage_candidates(graph)
     model_macs = sum(op_macs(graph, op) for op in graph.ops)
+    tries = []
     for stage_ops, _, split in stages:
         _, h, w, _ = graph.tensors[split].shape
-        for n in range(1, min(int(h), max_grid) + 1):
-            for m in range(1, min(int(w), max_grid) + 1):
-                if n * m == 1:
-                    continue
-                try:
-                    pp = make_patch_plan(graph, stage_ops[-1], (n, m), stages)
-                except TinyCompilerError:
-                    continue
-                if pp.extra_macs <= max_extra_macs * model_macs:
-                    plans.append(pp)
+        tries += [(stage_ops[-1], (n, m)) for n in range(1, min(int(h), max_grid) + 1)
+                  for m in range(1, min(int(w), max_grid) + 1) if n * m > 1]
+    with Bar(len(tries), "patch search: grids tried") as bar:
+        for k, (split_op, grid) in enumerate(tries):
+            bar.update(k)
+            try:
+                pp = make_patch_plan(graph, split_op, grid, stages)
+            except TinyCompilerError:
+                continue
+            if pp.extra_macs <= max_extra_macs * model_macs:
+                plans.append(pp)
+        bar.update(len(tries))
     return plans
 
 
@@ -304,15 +309,19 @@ def search_patch_plan(graph, scratch_bytes=None, max_extra_macs: float = DEFAULT
     import heapq
 
     from tinycompiler.plan.planner import patch_buffers, plan_memory
+    from tinycompiler.progress import Bar
 
     if scratch_bytes is not None:  # the kernel choice behind it is costly and asked per candidate
         memo = {op.index: int(scratch_bytes(op, graph)) for op in graph.ops}
         scratch_bytes = lambda op, _g: memo[op.index]  # noqa: E731
     layered = plan_memory(graph, scratch_bytes)
     heap = []
-    for k, pp in enumerate(candidate_plans(graph, max_extra_macs, max_grid)):
-        buffers, _, _ = patch_buffers(graph, pp, scratch_bytes, inplace=False)
-        heap.append((_busiest(buffers, pp.stage_ops[0], pp.split_op), pp.extra_macs, k, pp))
+    candidates = candidate_plans(graph, max_extra_macs, max_grid)
+    with Bar(len(candidates), "patch search: candidates ranked") as bar:
+        for k, pp in enumerate(candidates):
+            buffers, _, _ = patch_buffers(graph, pp, scratch_bytes, inplace=False)
+            heap.append((_busiest(buffers, pp.stage_ops[0], pp.split_op), pp.extra_macs, k, pp))
+            bar.update(k + 1)
     heapq.heapify(heap)
     pre_floor, rest_floor, best, planned = 0, {}, None, 0
     while heap and planned < _PLACED_CANDIDATES:
