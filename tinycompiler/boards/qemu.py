@@ -54,6 +54,7 @@ class QemuSession:
 
     def __init__(self, board, elf: Path, process: subprocess.Popen, url: str, log: Path):
         self.board, self.elf, self.process, self.url, self._log = board, Path(elf), process, url, log
+        self.preload_file = None  # the preload blob, removed when the session stops
 
     def log(self) -> str:
         """What QEMU itself printed (stdout + stderr), for diagnostics."""
@@ -81,6 +82,9 @@ class QemuSession:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.preload_file is not None:
+            Path(self.preload_file).unlink(missing_ok=True)
+            self.preload_file = None
 
     def __enter__(self):
         return self
@@ -90,21 +94,44 @@ class QemuSession:
         return False
 
 
-def command(board, elf, serial_arg: str) -> list:
-    """The qemu-system-arm argv that boots ``elf`` on ``board`` with ``-serial <serial_arg>``."""
-    return ["qemu-system-arm", "-M", board.qemu.machine, "-nographic", "-monitor", "none",
+def command(board, elf, serial_arg: str, preload_file=None) -> list:
+    """The qemu-system-arm argv that boots ``elf`` on ``board`` with ``-serial <serial_arg>``
+    (and ``preload_file`` loaded raw at the board's ``preload_addr``)."""
+    argv = ["qemu-system-arm", "-M", board.qemu.machine, "-nographic", "-monitor", "none",
             "-icount", ICOUNT, "-semihosting-config", "enable=on,target=native",
             "-serial", serial_arg, "-kernel", str(elf)]
+    if preload_file is not None:
+        argv += ["-device", f"loader,file={preload_file},addr={board.qemu.preload_addr:#x},force-raw=on"]
+    return argv
 
 
-def start(board, elf, serial: str = "tcp", timeout: float = START_TIMEOUT_S) -> QemuSession:
+def preload_capacity(board) -> int:
+    """Bytes of input data the board's preload window holds (0: the board has none)."""
+    q = board.qemu
+    return max(q.preload_bytes - 4, 0) if q is not None and q.preload_addr is not None else 0
+
+
+def write_preload(board, data: bytes) -> Path:
+    """The blob ``tc_port_preload`` reads: a little-endian u32 byte count, then ``data`` (the
+    samples back to back). A temporary file; the caller removes it."""
+    if len(data) > preload_capacity(board):
+        raise TinyCompilerError(f"{len(data)} B of inputs do not fit {board.id}'s preload window "
+                                f"({preload_capacity(board)} B)")
+    fd, name = tempfile.mkstemp(prefix="tinyc-preload-", suffix=".bin")
+    with open(fd, "wb") as f:
+        f.write(len(data).to_bytes(4, "little") + data)
+    return Path(name)
+
+
+def start(board, elf, serial: str = "tcp", timeout: float = START_TIMEOUT_S, preload: bytes = None) -> QemuSession:
     """Boot ``elf`` on the emulated ``board``; returns once the console can be opened.
 
     ``serial="tcp"``: the UART is a TCP server on a free local port (``url`` is
     ``socket://127.0.0.1:PORT``) and the guest starts only when the host connects, so no byte is
     missed even from a firmware that prints and exits at once; ``"pty"``: a pseudo-terminal
     (``url`` is ``/dev/pts/N``), the guest starts at once and QEMU keeps what it writes until
-    the host opens the pty (while QEMU runs).
+    the host opens the pty (while QEMU runs). ``preload``: bytes placed in the board's preload
+    window before boot (:func:`write_preload`), for INFER of preloaded samples.
     """
     if board.qemu is None:
         raise TinyCompilerError(f"board {board.id} is real hardware, not emulated; use `tinyc flash` / upload")
@@ -120,10 +147,12 @@ def start(board, elf, serial: str = "tcp", timeout: float = START_TIMEOUT_S) -> 
     port = _free_port() if serial == "tcp" else None
     # nodelay: without it every small reply waits ~40 ms for the host's delayed ACK (Nagle)
     arg = f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on" if serial == "tcp" else "pty"
+    blob = write_preload(board, preload) if preload else None
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(command(board, elf, arg), stdin=subprocess.DEVNULL, stdout=sink,
+        proc = subprocess.Popen(command(board, elf, arg, blob), stdin=subprocess.DEVNULL, stdout=sink,
                                 stderr=subprocess.STDOUT)
     session = QemuSession(board, elf, proc, "", log)
+    session.preload_file = blob
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if serial == "tcp" and ("waiting for connection" in session.log() or _listening(port)):

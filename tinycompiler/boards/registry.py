@@ -46,10 +46,14 @@ class PlatformIOEnv:
 
 @dataclass(frozen=True)
 class QemuSpec:
-    """How QEMU emulates the board: machine name and timer0 ticks -> instructions under -icount."""
+    """How QEMU emulates the board: machine name and timer0 ticks -> instructions under -icount;
+    optionally a memory window the host can fill before boot (``preload_addr``, ``preload_bytes``:
+    the port's ``tc_port_preload``, e.g. MPS2 PSRAM) so inputs need not cross the serial link."""
 
     machine: str
     instructions_per_tick: float
+    preload_addr: int = None
+    preload_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,10 @@ def _parse(path: Path) -> Board:
         q = data["qemu"]
         if not isinstance(q.get("machine"), str) or not (q.get("instructions_per_tick", 0) > 0):
             _fail(path, "[qemu] needs machine and a positive instructions_per_tick")
-        qemu = QemuSpec(q["machine"], float(q["instructions_per_tick"]))
+        pre = (q.get("preload_addr"), q.get("preload_bytes", 0))
+        if pre[0] is not None and not all(isinstance(v, int) and v > 0 for v in pre):
+            _fail(path, "[qemu] preload_addr and preload_bytes must be positive integers (or both absent)")
+        qemu = QemuSpec(q["machine"], float(q["instructions_per_tick"]), *pre)
     env = PlatformIOEnv(pio["platform"], pio["board"], pio["framework"])
     if qemu is not None and env.local_platform_dir is None:
         _fail(path, f"emulated board needs the local dev-platform boards/platforms/{env.platform}/platform.json")
