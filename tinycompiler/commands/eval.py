@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from tinycompiler.commands.common import add_model_args, add_opt_arg, add_patch_arg, emit_json, load, model_bytes
@@ -17,6 +16,9 @@ def add_parser(sub) -> None:
     s.add_argument("--data", required=True, help=".npz with x_int8 or x (inputs, batch first) and y (labels)")
     s.add_argument("--port", help="serial port URL of a running device")
     s.add_argument("--limit", type=int, help="only the first N samples")
+    s.add_argument("--jobs", type=int, metavar="N",
+                   help="emulator instances sharing the samples (default: one per CPU core; emulated boards "
+                        "without --port only); the result is the same for any N")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run)
 
@@ -50,54 +52,113 @@ def load_dataset(path, graph, limit=None) -> tuple:
     return [[np.ascontiguousarray(x[i]).reshape(shape)] for i in range(n)], np.asarray(y[:n]).reshape(-1)
 
 
-_last_draw = [0.0]
+def default_jobs() -> int:
+    """The number of CPU cores this process may use (emulator instances for ``--jobs``)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
-def progress(done: int, total: int, text: str, start: float) -> None:
-    """One updating plain-text progress line on stderr (redrawn at most 10 times a second)."""
-    now = time.monotonic()
-    if done != total and now - _last_draw[0] < 0.1:
-        return
-    _last_draw[0] = now
-    width = 30
-    filled = width * done // max(total, 1)
-    rate = done / max(time.monotonic() - start, 1e-9)
-    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {text} ({rate:.1f}/s)", end="",
-          file=sys.stderr, flush=True)
-    if done == total:
-        print(file=sys.stderr, flush=True)
+def _jobs(args) -> int:
+    """How many sessions run the samples: ``--jobs`` (default: every core) on an emulated board
+    without ``--port``; one on a device at a port, a real board, or reference/host."""
+    from tinycompiler.boards.registry import board_ids, load_board
+    from tinycompiler.errors import TinyCompilerError
+
+    if args.jobs is not None and args.jobs < 1:
+        raise TinyCompilerError(f"--jobs {args.jobs}: give a number of emulator instances >= 1")
+    parallel = args.board in board_ids() and load_board(args.board).emulated and not args.port
+    if not parallel:
+        if args.jobs not in (None, 1):
+            why = "one device at --port runs one inference at a time" if args.port else \
+                f"{args.board} is not an emulated board (only emulated boards run several instances)"
+            raise TinyCompilerError(f"--jobs {args.jobs}: {why}; leave --jobs out")
+        return 1
+    return args.jobs or default_jobs()
+
+
+def _tflm_in_shares(model: bytes, samples: list, jobs: int) -> list:
+    """TFLM's results on ``samples``, split over ``jobs`` child processes like the device work, so
+    the oracle does not become the one process the others wait for."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tinycompiler.oracle.tflm import run_tflm_many_isolated
+
+    jobs = max(1, min(jobs, len(samples)))
+    bounds = [len(samples) * k // jobs for k in range(jobs + 1)]
+    with ThreadPoolExecutor(jobs) as pool:
+        parts = pool.map(lambda k: run_tflm_many_isolated(model, samples[bounds[k]:bounds[k + 1]], preserve_all=False),
+                         range(jobs))
+        return [r for part in parts for r in part]
 
 
 def run(args) -> int:
+    import threading
+
     import numpy as np
 
-    from tinycompiler.oracle.tflm import run_tflm_many_isolated
+    from tinycompiler.oracle.cache import tflm_outputs
+    from tinycompiler.progress import Bar
     from tinycompiler.targets import get_target
+    from tinycompiler.targets.parallel import run_many
 
+    jobs = _jobs(args)
     graph = load(args)
     samples, labels = load_dataset(args.data, graph, args.limit)
-    tflm = run_tflm_many_isolated(model_bytes(args, graph), samples, preserve_all=False)
+    # TFLM runs in its own process while the device works (its answers are needed only at the
+    # end), or not at all when it has seen this model on these samples before (oracle/cache.py)
+    tflm: dict = {}
+    model = model_bytes(args, graph)
+
+    def oracle():
+        try:
+            tflm["out"] = tflm_outputs(model, samples, lambda: _tflm_in_shares(model, samples, jobs))
+        except BaseException as e:  # noqa: BLE001 -- raised in the main thread below
+            tflm["error"] = e
+
+    oracle_thread = threading.Thread(target=oracle, daemon=True)
+    oracle_thread.start()
     target = get_target(args.board, port=args.port, patch=args.patch, opt=args.opt)
     target.collect_layers = False  # accuracy only: skip reading per-layer counts back
-    correct = tflm_correct = exact = same_top1 = 0
     start = time.monotonic()
-    try:
-        for i, (inputs, label) in enumerate(zip(samples, labels)):
-            out = np.asarray(target.run(graph, inputs).outputs[0]).reshape(-1)
-            ref = np.asarray(tflm[i].outputs[0]).reshape(-1)
-            correct += int(np.argmax(out) == label)
-            tflm_correct += int(np.argmax(ref) == label)
-            exact += int(np.array_equal(out, ref))
-            same_top1 += int(np.argmax(out) == np.argmax(ref))
-            progress(i + 1, len(samples), f"top-1 {100 * correct / (i + 1):.1f}%, bit-exact {exact}/{i + 1}", start)
-    finally:
-        getattr(target, "close", lambda: None)()
     n = len(samples)
+    correct = 0
+    with Bar(n, f"samples on {args.board}" + (f" ({jobs} instances)" if jobs > 1 else "")) as bar:
+        def seen(i, result):
+            nonlocal correct
+            correct += int(np.argmax(np.asarray(result.outputs[0]).reshape(-1)) == labels[i])
+            seen.count += 1
+            bar.update(seen.count, f"top-1 {100 * correct / seen.count:.1f}%")
+
+        seen.count = 0
+        try:
+            if jobs > 1:
+                target.firmware(graph)  # built once here, shared by every instance
+            # an emulated board gets its share of the inputs preloaded at boot (BoardTarget.preload)
+            results = run_many(target.spawn if jobs > 1 else (lambda: target), graph, samples, jobs, on_result=seen)
+        finally:
+            getattr(target, "close", lambda: None)()
+    device_seconds = time.monotonic() - start
+    oracle_thread.join()
+    if "error" in tflm:
+        raise tflm["error"]
+    correct = tflm_correct = exact = same_top1 = 0
+    for result, ref, label in zip(results, tflm["out"], labels):
+        out = np.asarray(result.outputs[0]).reshape(-1)
+        ref = np.asarray(ref[0]).reshape(-1)
+        correct += int(np.argmax(out) == label)
+        tflm_correct += int(np.argmax(ref) == label)
+        exact += int(np.array_equal(out, ref))
+        same_top1 += int(np.argmax(out) == np.argmax(ref))
     print(f"top-1 on {args.board}: {100 * correct / n:.1f}% ({correct}/{n}); TFLM: {100 * tflm_correct / n:.1f}% "
           f"({tflm_correct}/{n})")
     print(f"agreement with TFLM: {exact}/{n} outputs bit-exact, {same_top1}/{n} same top-1")
+    print(f"{n} samples in {device_seconds:.1f} s on {jobs} instance{'s' if jobs > 1 else ''}")
     if args.json:
         emit_json({"board": args.board, "model": str(args.model), "samples": n, "top1": correct / n,
-                   "top1_tflm": tflm_correct / n, "bit_exact": exact, "same_top1": same_top1,
-                   "seconds": round(time.monotonic() - start, 2)})
+                   "top1_tflm": tflm_correct / n, "bit_exact": exact, "same_top1": same_top1, "jobs": jobs,
+                   "seconds": round(device_seconds, 2)})
     return 0 if exact == n else 1
