@@ -38,7 +38,7 @@ demo: setup
 
 # Everything but the soak runs (long sweeps, hundreds of faulty-link runs): `make soak` has those.
 test: setup
-	$(PY) -m pytest -n 2 -q -m "not soak" --durations=15 $(PYTEST_ARGS)
+	TC_NO_SKIPS=1 $(PY) -m pytest -n 2 -q -rs -m "not soak" --durations=15 $(PYTEST_ARGS)
 
 soak: setup
 	$(PY) -m pytest -n 2 -q -m soak $(PYTEST_ARGS)
