@@ -119,21 +119,19 @@ def run(args) -> int:
         except BaseException as e:  # noqa: BLE001 -- raised in the main thread below
             tflm["error"] = e
 
-    oracle_thread = threading.Thread(target=oracle, daemon=True)
-    oracle_thread.start()
     target = get_target(args.board, port=args.port, patch=args.patch, opt=args.opt)
     target.collect_layers = False  # accuracy only: skip reading per-layer counts back
+    oracle_thread = threading.Thread(target=oracle, daemon=True)
+    oracle_thread.start()
     start = time.monotonic()
     n = len(samples)
-    correct = 0
+    live = {"done": 0, "correct": 0}  # for the progress line only; the report is counted below
     with Bar(n, f"samples on {args.board}" + (f" ({jobs} instances)" if jobs > 1 else "")) as bar:
         def seen(i, result):
-            nonlocal correct
-            correct += int(np.argmax(np.asarray(result.outputs[0]).reshape(-1)) == labels[i])
-            seen.count += 1
-            bar.update(seen.count, f"top-1 {100 * correct / seen.count:.1f}%")
+            live["done"] += 1
+            live["correct"] += int(np.argmax(np.asarray(result.outputs[0]).reshape(-1)) == labels[i])
+            bar.update(live["done"], f"top-1 {100 * live['correct'] / live['done']:.1f}%")
 
-        seen.count = 0
         try:
             if jobs > 1:
                 target.firmware(graph)  # built once here, shared by every instance
