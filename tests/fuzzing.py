@@ -28,7 +28,6 @@ blow-up or a hang is reported as such instead of taking the fuzzer down.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import random
 import resource
 import struct

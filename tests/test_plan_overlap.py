@@ -27,7 +27,7 @@ from tinycompiler.ir import VIEW_OPS, conv_output_size
 from tinycompiler.oracle.tflm import run_tflm
 from tinycompiler.passes import codegen_graph
 from tinycompiler.plan.lifetimes import tensor_lifetimes, view_roots
-from tinycompiler.plan.overlap import field_starts, lag_bound, max_lag, window_of
+from tinycompiler.plan.overlap import field_starts, lag_bound, max_lag
 from tinycompiler.reference import run
 from tinycompiler.targets.host import HostTarget
 

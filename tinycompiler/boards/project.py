@@ -7,7 +7,6 @@ Python decides every flag; ``templates/platformio.ini.j2`` only lays them out.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from tinycompiler.errors import TinyCompilerError

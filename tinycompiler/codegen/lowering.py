@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from tinycompiler.codegen.lower import lowerers, scratch_table
 from tinycompiler.codegen.lower.context import LowerContext

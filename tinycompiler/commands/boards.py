@@ -26,8 +26,8 @@ def run(args) -> int:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    print(f"* default board. Emulated boards build offline and run in QEMU (instructions, not cycles); "
-          f"real boards need PlatformIO's registry to build.")
+    print("* default board. Emulated boards build offline and run in QEMU (instructions, not cycles); "
+          "real boards need PlatformIO's registry to build.")
     if args.json:
         emit_json({"default": DEFAULT_BOARD, "boards": [
             {"id": b.id, "title": b.title, "core": b.core, "fpu": b.fpu, "dsp": b.dsp, "sram_bytes": b.sram_bytes,

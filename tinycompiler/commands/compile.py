@@ -56,7 +56,7 @@ def _load_board(board_id: str):
 
     try:
         return load_board(board_id)
-    except TinyCompilerError as exc:
+    except TinyCompilerError:
         if board_id in board_ids():
             raise  # the file exists but is broken: its own message says how
         raise TinyCompilerError(f"unknown board {board_id!r}; known: {', '.join([*BUNDLE_ONLY, *board_ids()])} "
