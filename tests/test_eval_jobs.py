@@ -118,9 +118,10 @@ def test_eval_jobs_2_equals_jobs_1(capsys, tmp_path, monkeypatch):
     (["--board", "reference", "--jobs", "2"], "not an emulated board"),
     (["--board", "mps2-an386", "--port", "socket://127.0.0.1:9", "--jobs", "2"], "one device at --port"),
     (["--board", "mps2-an386", "--jobs", "0"], ">= 1"),
+    (["--board", "reference", "--limit", "0"], "no samples"),
 ])
-def test_jobs_refused_where_it_cannot_apply(argv, says, capsys):
+def test_options_refused_where_they_cannot_apply(argv, says, capsys):
     model, data = model_path("tflm_hello_world_int8"), data_path("digits_64_test.npz")
     assert main(["eval", str(model), "--data", str(data), *argv]) == 1
     err = capsys.readouterr().err
-    assert "--jobs" in err and says in err and len(err.strip().splitlines()) == 1
+    assert says in err and len(err.strip().splitlines()) == 1

@@ -49,6 +49,8 @@ def load_dataset(path, graph, limit=None) -> tuple:
     if len(x) != len(y):
         raise TinyCompilerError(f"{p.name}: {len(x)} inputs but {len(y)} labels")
     n = len(x) if limit is None else min(limit, len(x))
+    if n < 1:
+        raise TinyCompilerError(f"{p.name}: no samples to evaluate" + (f" (--limit {limit})" if limit is not None else ""))
     return [[np.ascontiguousarray(x[i]).reshape(shape)] for i in range(n)], np.asarray(y[:n]).reshape(-1)
 
 
