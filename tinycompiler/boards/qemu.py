@@ -55,9 +55,12 @@ class QemuSession:
     def __init__(self, board, elf: Path, process: subprocess.Popen, url: str, log: Path):
         self.board, self.elf, self.process, self.url, self._log = board, Path(elf), process, url, log
         self.preload_file = None  # the preload blob, removed when the session stops
+        self._final_log = None  # the log's text once stop() has removed its file
 
     def log(self) -> str:
         """What QEMU itself printed (stdout + stderr), for diagnostics."""
+        if self._final_log is not None:
+            return self._final_log
         try:
             return self._log.read_text(errors="replace")
         except OSError:
@@ -85,6 +88,9 @@ class QemuSession:
         if self.preload_file is not None:
             Path(self.preload_file).unlink(missing_ok=True)
             self.preload_file = None
+        if self._final_log is None:  # keep the text for error messages; leave no file in /tmp
+            self._final_log = self.log()
+            self._log.unlink(missing_ok=True)
 
     def __enter__(self):
         return self
