@@ -1,4 +1,4 @@
-"""Every bundled model on emulated Cortex-M4 (mps2-an386) and Cortex-M7 (mps2-an500), bit-exact with
+"""Every bundled model on emulated Cortex-M4 (mps2-an386), Cortex-M7 (mps2-an500) and Cortex-M33 (mps2-an505), bit-exact with
 TFLM through the serial harness: firmware built with PlatformIO, booted in QEMU, inputs uploaded and
 outputs read back over the binary protocol (one QEMU session per model and board)."""
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.skipif(
     reason="needs arm-none-eabi-gcc and qemu-system-arm (make toolchain)")]
 
 
-@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500"])
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500", "mps2-an505"])
 @pytest.mark.parametrize("model", MODEL_FILES, ids=[m.stem for m in MODEL_FILES])
 def test_model_bit_exact_on_device(model, board):
     graph = load_model(model)

@@ -13,7 +13,7 @@ from tinycompiler.boards.registry import CORES
 from tinycompiler.cli import main
 from tinycompiler.errors import TinyCompilerError
 
-EMULATED = {"mps2-an385": "cortex-m3", "mps2-an386": "cortex-m4", "mps2-an500": "cortex-m7"}
+EMULATED = {"mps2-an385": "cortex-m3", "mps2-an386": "cortex-m4", "mps2-an500": "cortex-m7", "mps2-an505": "cortex-m33"}
 REAL = {  # id -> (platform, core, SRAM bytes, flash bytes): the datasheet numbers
     "disco_f746ng": ("ststm32", "cortex-m7", 320 * 1024, 1024 * 1024),
     "nucleo_f767zi": ("ststm32", "cortex-m7", 512 * 1024, 2048 * 1024),
@@ -38,7 +38,9 @@ def test_every_board_file_loads_with_sane_fields():
         b = boards[board_id]
         assert b.emulated and b.core == core and b.qemu.machine == board_id
         assert b.sram_bytes == b.flash_bytes == 4 * 1024 * 1024
-        assert b.qemu.instructions_per_tick == 40 / 128 and b.cycle_counter == "qemu-icount-timer0"
+        # -icount shift=7: an instruction is 128 ns, so a timer at clock_hz ticks 128e-9 * clock_hz times
+        assert b.qemu.instructions_per_tick == pytest.approx(1 / (128e-9 * b.clock_hz), rel=1e-12)
+        assert b.cycle_counter == "qemu-icount-timer0"
         assert b.platformio.local_platform_dir is not None
     for board_id, (platform, core, sram, flash) in REAL.items():
         b = boards[board_id]

@@ -38,6 +38,9 @@ def build_flags(board, opt: str = "O2", debug: bool = False, extra=()) -> list:
     flags += [f"-{opt}", "-Wall", "-Wextra"]
     flags += [f"-DTC_BOARD_CLOCK_HZ={board.clock_hz}", f"-DTC_CONSOLE_BAUD={CONSOLE_BAUD}",
               "-DTC_CYCLE_COUNTER_" + board.cycle_counter.upper().replace("-", "_")]
+    if board.qemu is not None and board.qemu.preload_addr is not None:  # the port's tc_port_preload window
+        flags += [f"-DTC_PRELOAD_BASE={board.qemu.preload_addr:#x}u",
+                  f"-DTC_PRELOAD_BYTES={board.qemu.preload_bytes}u"]
     if debug:  # guard words after the arena, checked by model_invoke(); symbols for a debugger
         flags += ["-DTC_ARENA_GUARD", "-g"]
     return flags + list(extra)
@@ -52,7 +55,7 @@ def board_manifest(board) -> dict:
         "frameworks": [],
         "build": {"cpu": board.core, "mcu": board.qemu.machine, "f_cpu": f"{board.clock_hz}L",
                   "machine_flags": machine_flags(board), "qemu_machine": board.qemu.machine,
-                  "stack_bytes": STACK_BYTES},
+                  "stack_bytes": STACK_BYTES, "flash_origin": board.flash_origin, "ram_origin": board.sram_origin},
         "upload": {"maximum_ram_size": board.sram_bytes, "maximum_size": board.flash_bytes,
                    "protocol": "qemu", "protocols": ["qemu"]},
         "debug": {},

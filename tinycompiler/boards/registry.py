@@ -58,7 +58,8 @@ class QemuSpec:
 
 @dataclass(frozen=True)
 class Board:
-    """One board. Sizes in bytes, clock in Hz; ``qemu`` is None for real hardware."""
+    """One board. Sizes in bytes, clock in Hz; ``qemu`` is None for real hardware. ``flash_origin``
+    and ``sram_origin`` are where the code and RAM the firmware links into start."""
 
     id: str
     title: str
@@ -75,6 +76,8 @@ class Board:
     platformio: PlatformIOEnv
     qemu: QemuSpec = None
     path: Path = None
+    flash_origin: int = 0x00000000
+    sram_origin: int = 0x20000000
 
     @property
     def emulated(self) -> bool:
@@ -109,6 +112,9 @@ def _parse(path: Path) -> Board:
     for key in ("sram_bytes", "flash_bytes", "clock_hz"):
         if not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] <= 0:
             _fail(path, f"{key} must be a positive integer, not {data[key]!r}")
+    for key in ("flash_origin", "sram_origin"):
+        if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 0):
+            _fail(path, f"{key} must be an address (a non-negative integer), not {data[key]!r}")
     if not isinstance(data["dsp"], bool):
         _fail(path, "dsp must be true or false")
     if f"-mcpu={data['core']}" not in data["cflags"]:
@@ -131,7 +137,8 @@ def _parse(path: Path) -> Board:
     return Board(id=data["id"], title=data["title"], core=data["core"], fpu=data["fpu"], dsp=data["dsp"],
                  sram_bytes=data["sram_bytes"], flash_bytes=data["flash_bytes"], clock_hz=data["clock_hz"],
                  console=data["console"], cycle_counter=data["cycle_counter"], port=data["port"],
-                 cflags=tuple(data["cflags"]), platformio=env, qemu=qemu, path=path)
+                 cflags=tuple(data["cflags"]), platformio=env, qemu=qemu, path=path,
+                 flash_origin=data.get("flash_origin", 0x00000000), sram_origin=data.get("sram_origin", 0x20000000))
 
 
 def board_ids() -> list:

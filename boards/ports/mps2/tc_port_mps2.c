@@ -1,5 +1,8 @@
-/* Port of the harness to the Arm MPS2 boards (AN385 Cortex-M3, AN386 Cortex-M4, AN500 Cortex-M7),
- * real or emulated by QEMU: CMSDK UART0 for the protocol, CMSDK timer0 as the tick counter.
+/* Port of the harness to the Arm MPS2 boards (AN385 Cortex-M3, AN386 Cortex-M4, AN500 Cortex-M7,
+ * AN505 Cortex-M33), real or emulated by QEMU: CMSDK UART0 for the protocol, CMSDK timer0 as the
+ * tick counter. Their addresses and the timer clock come from the board file's cflags
+ * (TC_MPS2_UART0_BASE, TC_MPS2_TIMER0_BASE, TC_MPS2_TICK_HZ; the AN505 uses the Secure aliases
+ * at 0x5xxxxxxx, since it boots Secure), the preload window from its [qemu] table.
  *
  * Under QEMU with `-icount shift=7,align=off,sleep=off` one instruction advances the 25 MHz
  * timer by exactly 3.2 ticks, so the host turns tick counts into exact instruction counts
@@ -10,23 +13,32 @@
 #include "tc_harness.h"
 #include "tc_port.h"
 
-#define UART0_BASE 0x40004000u
+#ifndef TC_MPS2_UART0_BASE
+#define TC_MPS2_UART0_BASE 0x40004000u
+#endif
+#ifndef TC_MPS2_TIMER0_BASE
+#define TC_MPS2_TIMER0_BASE 0x40000000u
+#endif
+#ifndef TC_MPS2_TICK_HZ
+#define TC_MPS2_TICK_HZ 25000000u
+#endif
+
+#define UART0_BASE TC_MPS2_UART0_BASE
 #define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x0u))
 #define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x4u)) /* bit0 TX full, bit1 RX full */
 #define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x8u))  /* 3 = TX + RX enable */
 #define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10u))
 
-#define TIMER0_BASE 0x40000000u
+#define TIMER0_BASE TC_MPS2_TIMER0_BASE
 #define TIMER_CTRL (*(volatile uint32_t *)(TIMER0_BASE + 0x0u))
 #define TIMER_VALUE (*(volatile uint32_t *)(TIMER0_BASE + 0x4u)) /* counts down */
 #define TIMER_RELOAD (*(volatile uint32_t *)(TIMER0_BASE + 0x8u))
 
 #define SCB_AIRCR (*(volatile uint32_t *)0xE000ED0Cu)
 
-/* MPS2 PSRAM (16 MiB at 0x21000000): the host may preload inputs there with QEMU's
- * `-device loader,file=...,addr=0x21000000,force-raw=on`, a little-endian u32 byte count first. */
-#define PRELOAD_BASE 0x21000000u
-#define PRELOAD_MAX (16u * 1024u * 1024u - 4u)
+/* The preload window (MPS2 PSRAM, 16 MiB at 0x21000000, from the board file's [qemu] table): the
+ * host may place inputs there with QEMU's `-device loader,...,force-raw=on`, a little-endian u32
+ * byte count first. A board without one (the AN505) reports none. */
 
 #ifndef TC_MPS2_BAUDDIV
 #define TC_MPS2_BAUDDIV 217u /* 25 MHz / 115200; QEMU ignores the rate */
@@ -64,7 +76,7 @@ uint32_t tc_port_ticks(void)
 
 uint32_t tc_port_tick_hz(void)
 {
-    return 25000000u;
+    return TC_MPS2_TICK_HZ;
 }
 
 uint32_t tc_port_counter_kind(void)
@@ -83,10 +95,15 @@ void tc_port_reset(void)
 
 const uint8_t *tc_port_preload(uint32_t *bytes)
 {
-    uint32_t n = *(const volatile uint32_t *)PRELOAD_BASE;
+#if defined(TC_PRELOAD_BASE) && defined(TC_PRELOAD_BYTES)
+    uint32_t n = *(const volatile uint32_t *)TC_PRELOAD_BASE;
     /* an unloaded PSRAM reads 0 under QEMU; garbage on hardware is bounded by the region size */
-    *bytes = n <= PRELOAD_MAX ? n : 0u;
-    return *bytes ? (const uint8_t *)(PRELOAD_BASE + 4u) : (const uint8_t *)0;
+    *bytes = n <= TC_PRELOAD_BYTES - 4u ? n : 0u;
+    return *bytes ? (const uint8_t *)(TC_PRELOAD_BASE + 4u) : (const uint8_t *)0;
+#else
+    *bytes = 0u;
+    return (const uint8_t *)0;
+#endif
 }
 
 /* The dev-platform's start-up calls main(); the harness never returns. */

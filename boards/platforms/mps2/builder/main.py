@@ -47,6 +47,8 @@ env.Append(
         "-Wl,--defsym=__ram_size=%d" % int(board.get("upload.maximum_ram_size")),
         "-Wl,--defsym=__flash_size=%d" % int(board.get("upload.maximum_size")),
         "-Wl,--defsym=__stack_size=%d" % int(board.get("build.stack_bytes", 16384)),
+        "-Wl,--defsym=__flash_origin=%d" % int(board.get("build.flash_origin", 0)),
+        "-Wl,--defsym=__ram_origin=%d" % int(board.get("build.ram_origin", 0x20000000)),
     ],
     LIBS=["c", "m", "gcc", "nosys"],
 )
