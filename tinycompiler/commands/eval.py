@@ -88,12 +88,11 @@ def _tflm_in_shares(model: bytes, samples: list, jobs: int) -> list:
     from concurrent.futures import ThreadPoolExecutor
 
     from tinycompiler.oracle.tflm import run_tflm_many_isolated
+    from tinycompiler.targets.parallel import even_shares
 
-    jobs = max(1, min(jobs, len(samples)))
-    bounds = [len(samples) * k // jobs for k in range(jobs + 1)]
-    with ThreadPoolExecutor(jobs) as pool:
-        parts = pool.map(lambda k: run_tflm_many_isolated(model, samples[bounds[k]:bounds[k + 1]], preserve_all=False),
-                         range(jobs))
+    shares = even_shares(len(samples), jobs)
+    with ThreadPoolExecutor(len(shares)) as pool:
+        parts = pool.map(lambda s: run_tflm_many_isolated(model, samples[s[0]:s[1]], preserve_all=False), shares)
         return [r for part in parts for r in part]
 
 

@@ -14,6 +14,13 @@ import queue
 import threading
 
 
+def even_shares(n: int, jobs: int) -> list:
+    """``[(lo, hi), ...]``: ``n`` items split into at most ``jobs`` contiguous, near-equal shares."""
+    jobs = max(1, min(int(jobs), n))
+    bounds = [n * k // jobs for k in range(jobs + 1)]
+    return list(zip(bounds, bounds[1:]))
+
+
 def run_many(make_target, graph, samples: list, jobs: int, on_result=None) -> list:
     """Run every input list of ``samples`` on targets made by ``make_target()``; returns the
     :class:`RunResult` of each sample, in the order of ``samples``.
@@ -23,8 +30,7 @@ def run_many(make_target, graph, samples: list, jobs: int, on_result=None) -> li
     ``on_result(index, result)`` is called as each inference finishes, from the calling thread.
     The first error in any worker stops the others and is raised here.
     """
-    jobs = max(1, min(int(jobs), len(samples)))
-    bounds = [len(samples) * k // jobs for k in range(jobs + 1)]
+    shares = even_shares(len(samples), jobs)
     done: queue.Queue = queue.Queue()
     stop = threading.Event()
 
@@ -46,12 +52,12 @@ def run_many(make_target, graph, samples: list, jobs: int, on_result=None) -> li
                 getattr(target, "close", lambda: None)()
             done.put(None)  # this worker has ended
 
-    workers = [threading.Thread(target=work, args=(bounds[k], bounds[k + 1]), daemon=True, name=f"tinyc-job-{k}")
-               for k in range(jobs)]
+    workers = [threading.Thread(target=work, args=share, daemon=True, name=f"tinyc-job-{k}")
+               for k, share in enumerate(shares)]
     for w in workers:
         w.start()
     results: list = [None] * len(samples)
-    error, running = None, jobs
+    error, running = None, len(workers)
     try:
         while running:
             item = done.get()
