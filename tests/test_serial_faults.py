@@ -211,16 +211,19 @@ class _LoopDevice:
             reply = P.encode_frame(f.type | P.REPLY_OK, f.seq, b"done")
             if step == "damaged":
                 reply = reply[:-1] + bytes([reply[-1] ^ 1])
+            elif step == "headless":  # the reply lost its magic: no frame start at all
+                reply = reply[1:]
             elif step == "reboot":
                 reply = b"m-timestamp-mode-performance\r\nm-init-done\r\nm-ready\r\n"
             self.port.write(busy + reply)
         return len(data)
 
 
-@pytest.mark.parametrize("step", ["damaged", "reboot"])
+@pytest.mark.parametrize("step", ["damaged", "headless", "reboot"])
 def test_after_busy_a_damaged_reply_or_a_reboot_costs_the_short_timeout(step):
     """After BUSY the host may wait minutes for a model; a damaged final reply or a boot banner
-    (the board reset mid-inference) must instead lead to a resend within the short timeout."""
+    (the board reset mid-inference) must instead lead to a resend within the short timeout; so
+    must a reply whose first byte was lost, which leaves no frame start to find."""
     import time
 
     dev = _LoopDevice([step])

@@ -1,4 +1,4 @@
-/* Binary commands (PROTOCOL.md): HELLO, WRITE_INPUT, INFER, READ_OUTPUT, READ_LAYERS, RESET.
+/* Binary commands (PROTOCOL.md): HELLO, WRITE_INPUT, INFER, READ_OUTPUT, READ_LAYERS, RESET, STATS.
  * Every request is idempotent, so the host may resend one whose reply it did not get. */
 #include <stdint.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "tc_model_info.h"
 #include "tc_model_io.h"
 #include "tc_port.h"
+#include "tc_stack.h"
 
 enum {
     CMD_HELLO = 0x01,
@@ -16,6 +17,7 @@ enum {
     CMD_READ_OUTPUT = 0x04,
     CMD_READ_LAYERS = 0x05,
     CMD_RESET = 0x06,
+    CMD_STATS = 0x07,
     REPLY_OK = 0x80, /* reply type = request type | 0x80 */
     REPLY_BUSY = 0xEB, /* INFER accepted and running: the host may now wait as long as a model takes */
     REPLY_ERROR = 0xEE,
@@ -113,7 +115,7 @@ static void write_input(const tc_frame *f)
         error_reply(f, ERR_OUT_OF_RANGE, "WRITE_INPUT past the end of the inputs");
         return;
     }
-    memcpy(tc_staging + offset, f->payload + 4, n);
+    (void)tc_input_write(offset, f->payload + 4, n);
     tc_frame_begin(REPLY_OK | CMD_WRITE_INPUT, f->seq, 4u);
     tc_frame_write_u32(offset + n);
     tc_frame_end();
@@ -148,10 +150,11 @@ static void infer(const tc_frame *f)
             error_reply(f, ERR_NO_PRELOAD, "no such preloaded input");
             return;
         }
-        memcpy(tc_staging, pre + index * TC_INPUT_TOTAL_BYTES, TC_INPUT_TOTAL_BYTES);
+        (void)tc_input_write(0u, pre + index * TC_INPUT_TOTAL_BYTES, TC_INPUT_TOTAL_BYTES);
     }
-    /* never run on an input that is not exactly what the host sent */
-    if (tc_crc32_update(0u, tc_staging, TC_INPUT_TOTAL_BYTES) != crc) {
+    /* never run on an input that is not exactly what the host sent (nor on one a previous run
+     * overwrote: the host then sends it again) */
+    if (tc_input_crc() != crc) {
         error_reply(f, ERR_INPUT_CRC, "input CRC mismatch: not run");
         return;
     }
@@ -245,6 +248,12 @@ void tc_binary_command(const tc_frame *f)
         break;
     case CMD_READ_LAYERS:
         read_layers(f);
+        break;
+    case CMD_STATS: /* stack region bytes, most of it used since boot (0, 0: not measured) */
+        tc_frame_begin(REPLY_OK | CMD_STATS, f->seq, 8u);
+        tc_frame_write_u32(tc_stack_bytes());
+        tc_frame_write_u32(tc_stack_peak());
+        tc_frame_end();
         break;
     case CMD_RESET:
         tc_frame_begin(REPLY_OK | CMD_RESET, f->seq, 0u);

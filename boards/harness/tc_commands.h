@@ -6,8 +6,9 @@
 #include "tc_frame.h"
 
 /* protocol version reported by HELLO and `profile` (2: INFER is acknowledged with BUSY before it
- * runs, READ_LAYERS needs an inference since boot) */
-#define TC_PROTOCOL_VERSION 2u
+ * runs, READ_LAYERS needs an inference since boot; 3: inputs are written straight into the arena,
+ * so an inference may consume them, and STATS reports the stack) */
+#define TC_PROTOCOL_VERSION 3u
 
 /* Run one MLPerf Tiny text command (without its terminating '%'); replies end with m-ready. */
 void tc_text_command(char *line);

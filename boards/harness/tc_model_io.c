@@ -2,10 +2,10 @@
 
 #include <string.h>
 
+#include "tc_crc32.h"
 #include "tc_model_info.h"
 #include "tc_port.h"
 
-uint8_t tc_staging[TC_INPUT_TOTAL_BYTES];
 uint32_t tc_layer_ticks[TC_NUM_LAYERS];
 
 static uint32_t layer_start;
@@ -71,13 +71,35 @@ uint32_t tc_output_total_bytes(void)
     return n;
 }
 
+uint32_t tc_input_write(uint32_t offset, const uint8_t *data, uint32_t n)
+{
+    uint32_t base = 0, done = 0;
+    /* the inputs may share arena bytes with the last outputs: once written, those are stale */
+    has_outputs = 0;
+    for (int i = 0; i < MODEL_NUM_INPUTS && done < n; ++i) {
+        uint32_t size = model_input_bytes(i);
+        if (offset + done < base + size) {
+            uint32_t from = offset + done - base;
+            uint32_t take = size - from < n - done ? size - from : n - done;
+            memcpy((uint8_t *)model_input(i) + from, data + done, take);
+            done += take;
+        }
+        base += size;
+    }
+    return done;
+}
+
+uint32_t tc_input_crc(void)
+{
+    uint32_t crc = 0;
+    for (int i = 0; i < MODEL_NUM_INPUTS; ++i) {
+        crc = tc_crc32_update(crc, (const uint8_t *)model_input(i), model_input_bytes(i));
+    }
+    return crc;
+}
+
 int32_t tc_model_run(uint32_t *ticks)
 {
-    uint32_t pos = 0;
-    for (int i = 0; i < MODEL_NUM_INPUTS; ++i) {
-        memcpy(model_input(i), tc_staging + pos, model_input_bytes(i));
-        pos += model_input_bytes(i);
-    }
     uint32_t t0 = tc_port_ticks();
     int status = model_invoke();
     *ticks = tc_port_ticks() - t0;

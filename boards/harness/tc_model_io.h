@@ -1,9 +1,10 @@
-/* The model seen by the protocol: one staging copy of the inputs, inference with timing,
- * per-layer ticks, and the outputs dequantized.
+/* The model seen by the protocol: inputs written straight into their tensors in the arena,
+ * inference with timing, per-layer ticks, and the outputs dequantized.
  *
- * Inputs live in the arena and may be overwritten during inference, so the host's bytes go to a
- * separate static buffer (sized from MODEL_INPUTk_BYTES) and are copied into the arena before
- * every inference: repeated runs see the same input. */
+ * There is no staging copy of the inputs (it would cost as much RAM as the inputs beside the
+ * arena): the host's bytes go where the model reads them. The inference may overwrite them (the
+ * planner reuses dead bytes), so a second run on the same input needs the input again; the CRC
+ * of what the inputs hold (tc_input_crc) tells whether they are still the host's. */
 #ifndef TC_MODEL_IO_H
 #define TC_MODEL_IO_H
 
@@ -28,8 +29,11 @@
 #define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES)
 #endif
 
-/* The staged inputs, back to back in input order (written by `db` and WRITE_INPUT). */
-extern uint8_t tc_staging[TC_INPUT_TOTAL_BYTES];
+/* Write n bytes at `offset` of the inputs seen back to back in input order (`db`, WRITE_INPUT,
+ * preloaded samples); returns the bytes written. Marks the outputs stale. */
+uint32_t tc_input_write(uint32_t offset, const uint8_t *data, uint32_t n);
+/* CRC-32 of every input tensor's bytes, back to back. */
+uint32_t tc_input_crc(void);
 /* Ticks of each layer in the last inference (TC_LAYER_BEGIN/END hooks). */
 extern uint32_t tc_layer_ticks[TC_NUM_LAYERS];
 
@@ -39,7 +43,7 @@ extern const uint8_t tc_output_dtypes[];
 
 uint32_t tc_output_total_bytes(void);
 
-/* Copy the staged inputs into the arena, run model_invoke() once, return its status (0 ok,
+/* Run model_invoke() once on what the input tensors hold, return its status (0 ok,
  * layer + 1 if a kernel refused, -1 if the arena guard was overwritten). *ticks = the invoke's ticks. */
 int32_t tc_model_run(uint32_t *ticks);
 

@@ -44,6 +44,10 @@ void tc_port_reset(void);
  * base address and size in bytes, or NULL/0 when the board has none. */
 const uint8_t *tc_port_preload(uint32_t *bytes);
 
+/* Where the main stack lives: [*lo, *hi) in bytes, the stack growing down from *hi. Returns 1,
+ * or 0 when the port cannot tell (the harness then reports no stack figure). */
+int tc_port_stack_region(uintptr_t *lo, uintptr_t *hi);
+
 #ifdef __cplusplus
 }
 #endif

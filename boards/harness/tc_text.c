@@ -11,6 +11,8 @@
 
 static uint32_t db_expected; /* bytes announced by `db load N` */
 static uint32_t db_pos;      /* bytes received since */
+static uint32_t db_crc;      /* CRC-32 of the inputs once loaded: an inference may overwrite them */
+static int results_withheld; /* the last `infer N W` ran on an input an earlier run overwrote */
 
 /* next space-separated token of *s (NUL-terminated in place), or NULL */
 static char *next_token(char **s)
@@ -87,6 +89,11 @@ static void results(void)
         tc_out_str("e-[No inference has run yet]\r\n");
         return;
     }
+    if (results_withheld) {
+        tc_out_str("e-[Results withheld: the model overwrites its input, so only the first of the runs saw the "
+                   "loaded data; db load it again and infer 1 0]\r\n");
+        return;
+    }
     tc_out_str("m-results-[");
     int first = 1;
     for (int i = 0; i < MODEL_NUM_OUTPUTS; ++i) {
@@ -139,8 +146,10 @@ static void db(char *rest)
                 return;
             }
             if (db_pos < db_expected) {
-                tc_staging[db_pos++] = (uint8_t)(hi * 16 + lo);
+                uint8_t b = (uint8_t)(hi * 16 + lo);
+                db_pos += tc_input_write(db_pos, &b, 1u);
                 if (db_pos == db_expected) {
+                    db_crc = tc_input_crc();
                     tc_out_str("m-load-done\r\n");
                     return; /* like the reference: the remainder of the digits is disregarded */
                 }
@@ -170,6 +179,11 @@ static void infer(char *rest)
         tc_out_str(" and its bytes first]\r\n");
         return;
     }
+    /* the input lives in the arena: an earlier inference (or a binary WRITE_INPUT) may have changed it */
+    if (tc_input_crc() != db_crc) {
+        tc_out_str("e-[The input changed since db load (an inference overwrote it): load it again]\r\n");
+        return;
+    }
     uint32_t ticks = 0;
     int32_t status = 0;
     tc_out_str("m-warmup-start-");
@@ -187,6 +201,8 @@ static void infer(char *rest)
     }
     lap_us();
     tc_out_str("m-infer-done\r\n");
+    /* each run is deterministic: if the input survived the last one it survived them all */
+    results_withheld = (n + w > 1) && tc_input_crc() != db_crc;
     if (status != 0) {
         tc_out_str("e-[model_invoke returned ");
         tc_out_i32(status);

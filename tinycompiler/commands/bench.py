@@ -20,6 +20,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from tinycompiler.analysis import analyze
     from tinycompiler.errors import TinyCompilerError
+    from tinycompiler.report.device_ram import ram_line
     from tinycompiler.targets import get_target, is_board
     from tinycompiler.tensor_io import random_inputs
 
@@ -51,11 +52,11 @@ def run(args) -> int:
               f"{r['macs']:>12,} {ratio:>17}")
     total_ratio = total_macs / m[unit] if m[unit] else 0
     print(f"{'total':>5}  {'':>4}  {'':<16} {m[unit]:>14,.0f} {100.0:>5.1f}% {total_macs:>12,} {total_ratio:>17.3f}")
-    print(f"arena {m['arena_bytes']:,} B, flash {m['flash_bytes']:,} B, static RAM {m['ram_bytes']:,} B; per-layer "
-          f"counts include the timing hook's few {unit} per layer")
+    print(f"flash {m['flash_bytes']:,} B; per-layer counts include the timing hook's few {unit} per layer")
+    print(ram_line(m["ram"]))
     if args.json:
         emit_json({"board": args.board, "model": str(args.model), "unit": unit, "total": m[unit],
                    "macs": total_macs, f"macs_per_{unit[:-1]}": total_ratio, "layers": rows,
                    "arena_bytes": m["arena_bytes"], "flash_bytes": m["flash_bytes"], "ram_bytes": m["ram_bytes"],
-                   "elf": m["elf"]})
+                   "ram": m["ram"], "elf": m["elf"]})
     return 0

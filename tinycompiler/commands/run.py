@@ -46,8 +46,11 @@ def run(args) -> int:
     for unit in ("instructions", "cycles"):
         if unit in m:
             note = " (QEMU: instructions, not cycles)" if unit == "instructions" else ""
-            print(f"{m[unit]:,} {unit}{note}; arena {m['arena_bytes']:,} B, flash {m['flash_bytes']:,} B, "
-                  f"static RAM {m['ram_bytes']:,} B")
+            print(f"{m[unit]:,} {unit}{note}; flash {m['flash_bytes']:,} B")
+    if "ram" in m:
+        from tinycompiler.report.device_ram import ram_line
+
+        print(ram_line(m["ram"]))
     if args.json:
         emit_json({
             "board": args.board,

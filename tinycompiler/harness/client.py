@@ -3,8 +3,8 @@
 Every result is checked end to end: the input is uploaded in acknowledged chunks and the device
 runs only if the CRC-32 of what it holds equals the host's; outputs are read back in chunks and
 must match the length and CRC-32 the device reported right after the inference. A device that
-reset on the way (its staged input or its outputs are gone: error 4 or 5) gets the input again
-and reruns. Anything else is retried a bounded number of times and then fails with a
+reset on the way (its input or its outputs are gone: error 4 or 5) gets the input again and
+reruns; so does a device whose last inference overwrote the input (it lives in the arena). Anything else is retried a bounded number of times and then fails with a
 TinyCompilerError, never a wrong result.
 """
 
@@ -20,7 +20,7 @@ from tinycompiler.harness.model_info import CODE_NUMPY
 
 COUNTER_KINDS = {0: "timer", 1: "cycles"}
 #: the harness protocol this host speaks (TC_PROTOCOL_VERSION in boards/harness/tc_commands.h)
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 #: whole inferences rerun when the device lost its state (a reset) between INFER and the reads
 RERUNS = 3
 
@@ -210,6 +210,14 @@ class DeviceClient:
             if P.crc32(data) == crc:
                 return data
         raise P.LinkError("the outputs read back from the device never matched the CRC it reported")
+
+    def stats(self) -> tuple:
+        """(stack region bytes, most stack bytes used since boot), measured by stack painting on
+        the device; (0, 0) when its port cannot tell where the stack is."""
+        reply = self.channel.request(P.STATS)
+        if len(reply.payload) != 8:
+            raise P.LinkError("the device's STATS reply has the wrong length")
+        return struct.unpack("<II", reply.payload)
 
     def read_layers(self, count: int) -> list:
         """Ticks of each layer (kernel call) of the last inference."""

@@ -7,7 +7,7 @@ held back (delays keep the order, like a slow link), and the host connection clo
 It can also reset the board:
 
 * ``reset_mode="frame"``: a protocol RESET frame is slipped in just before a request of a type
-  in ``reset_on`` (e.g. INFER: the staged input is gone; READ_OUTPUT: the outputs are gone);
+  in ``reset_on`` (e.g. INFER: the input is gone; READ_OUTPUT: the outputs are gone);
 * ``reset_mode="restart"``: ``restart_board()`` (e.g. :meth:`QemuBoard.restart`, which kills
   QEMU and boots it again) is called ``reset_delay`` seconds after such a request went through:
   a power cut mid-inference. The proxy then reconnects to the board's new port.

@@ -30,7 +30,7 @@ BOOT_BANNER = b"m-init-done"
 FRAME_OVERHEAD = 2 + HEADER.size + 4
 
 # request types; a reply's type is the request's | 0x80
-HELLO, WRITE_INPUT, INFER, READ_OUTPUT, READ_LAYERS, RESET = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
+HELLO, WRITE_INPUT, INFER, READ_OUTPUT, READ_LAYERS, RESET, STATS = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
 REPLY_OK = 0x80
 REPLY_BUSY = 0xEB  # INFER accepted and running; the final reply follows
 REPLY_ERROR = 0xEE
@@ -271,11 +271,14 @@ class Channel:
         boots = self.decoder.boots
         while time.monotonic() < deadline:
             data = self.port.read(max(1, self.port.in_waiting))
-            damaged = self.decoder.damaged
+            damaged, skipped, was_busy = self.decoder.damaged, self.decoder.skipped, busy
             frames = self.decoder.feed(data)
             if self.decoder.boots != boots:
                 return None, "the device rebooted"
             other = self.decoder.damaged != damaged or self.decoder.buf.startswith(MAGIC)
+            # the device is silent while it runs: bytes after BUSY that are no frame at all (a
+            # reply that lost its magic byte) also mean it is done
+            other = other or self.decoder.skipped != skipped or (was_busy and bool(data))
             for f in frames:
                 if f.type == REPLY_NAK and f.seq in (self.seq, 0xFF):
                     return None, f"NAK (reason {f.payload[:1].hex()})"

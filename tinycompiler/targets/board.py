@@ -186,12 +186,13 @@ class BoardTarget:
                 else:
                     client.set_input(data)
                     result = client.infer(layers=self.collect_layers)
+                stack = client.stats()  # the stack's high-water mark, this inference included
                 break
             except LinkError as e:
                 self._drop_client()
                 if attempt == LINK_ATTEMPTS - 1:
                     raise LinkError(f"{e} (gave up after {LINK_ATTEMPTS} fresh connections to {self.board.id})") from None
-        return self._result(result)
+        return self._result(result, stack)
 
     def _drop_client(self) -> None:
         """Forget the connection (not the QEMU session): the next run reconnects and says HELLO."""
@@ -199,7 +200,26 @@ class BoardTarget:
             self.client.close()
             self.client = None
 
-    def _result(self, result) -> RunResult:
+    def ram(self, stack: tuple) -> dict:
+        """All the RAM the device uses (bytes): the planned arena, ``.data`` + ``.bss`` beside it
+        (from the ELF), and the stack, reserved (linker script) and at most used (measured on the
+        device by stack painting: ``stack`` = (region bytes, peak bytes) from STATS)."""
+        from tinycompiler.boards.elf_ram import read_elf_ram
+
+        fw = self._firmware
+        elf = read_elf_ram(fw.elf)
+        region, peak = stack
+        used = elf.data_bss_bytes + peak
+        return {"arena_bytes": fw.bundle.program.arena_bytes, "static_bytes": elf.static_bytes,
+                "data_bss_bytes": elf.data_bss_bytes, "stack_reserved_bytes": elf.stack_bytes or region,
+                "stack_peak_bytes": peak if region else None,
+                "used_bytes": used if region else None,
+                "reserved_bytes": elf.data_bss_bytes + (elf.stack_bytes or region),
+                "board_sram_bytes": self.board.sram_bytes,
+                "note": "used = .data + .bss (arena included) + the stack's measured high-water mark"
+                        if region else "this port cannot tell where its stack is: stack not measured"}
+
+    def _result(self, result, stack=(0, 0)) -> RunResult:
         fw = self._firmware
         program = fw.bundle.program
         if result.status == -1:
@@ -220,7 +240,8 @@ class BoardTarget:
             layers.append({"layer": call.layer, "op_index": call.op_index, "kernel": call.template,
                            "what": call.comment, unit: self.counts(ticks)[1]})
         metrics = {unit: total, "arena_bytes": program.arena_bytes, "flash_bytes": fw.flash_bytes,
-                   "ram_bytes": fw.ram_bytes, "elf": str(fw.elf) if fw.elf else None, "layers": layers,
+                   "ram_bytes": fw.ram_bytes, "ram": self.ram(stack), "elf": str(fw.elf) if fw.elf else None,
+                   "layers": layers,
                    "board": self.board.id,
                    "arena_guard": "intact" if self.client.info.guard else "not built in (debug builds check it)"}
         if self.board.emulated:

@@ -106,6 +106,14 @@ const uint8_t *tc_port_preload(uint32_t *bytes)
 #endif
 }
 
+int tc_port_stack_region(uintptr_t *lo, uintptr_t *hi)
+{
+    extern uint32_t __stack_limit, __stack_top; /* the linker script's */
+    *lo = (uintptr_t)&__stack_limit;
+    *hi = (uintptr_t)&__stack_top;
+    return 1;
+}
+
 /* The dev-platform's start-up calls main(); the harness never returns. */
 int main(void)
 {
