@@ -8,7 +8,8 @@ import pytest
 
 from conftest import model_path
 from tinycompiler.boards import DEFAULT_BOARD, all_boards, load_board
-from tinycompiler.boards.fit import FLASH_RESERVE_BYTES, RAM_RESERVE_BYTES, check_fits
+from tinycompiler.boards.fit import FLASH_RESERVE_BYTES, check_fits
+from tinycompiler.boards.ram_layout import STACK_BYTES, static_bytes
 from tinycompiler.boards.registry import CORES
 from tinycompiler.cli import main
 from tinycompiler.errors import TinyCompilerError
@@ -83,11 +84,13 @@ def test_boards_command_table_and_json(capsys):
 
 def test_fit_check_gives_numbers_and_advice():
     f401 = load_board("nucleo_f401re")
-    check_fits(f401, 96 * 1024 - RAM_RESERVE_BYTES, 512 * 1024 - FLASH_RESERVE_BYTES)  # exactly full: fits
+    reserve = static_bytes(1) + STACK_BYTES  # the harness's static data and the stack
+    check_fits(f401, 96 * 1024 - reserve, 512 * 1024 - FLASH_RESERVE_BYTES)  # exactly full: fits
     with pytest.raises(TinyCompilerError) as exc:
         check_fits(f401, 100_000, 1000)
     msg = str(exc.value)
-    assert f"needs {100_000 + RAM_RESERVE_BYTES} B" in msg and "has 98304 B" in msg and "tinyc boards" in msg
+    assert (f"RAM: sram 98,304 B at 0x20000000: arena 100,000 B + static {static_bytes(1):,} B + stack "
+            f"{STACK_BYTES:,} B (over by {100_000 + reserve - 98304:,} B)") in msg and "tinyc boards" in msg
     assert "nrf52840_dk" in msg  # the smallest board that holds it is suggested
     with pytest.raises(TinyCompilerError, match="no known board is large enough"):
         check_fits(f401, 64 * 1024 * 1024, 0)
@@ -98,7 +101,7 @@ def test_compile_refuses_a_model_too_big_for_the_board(tmp_path, capsys):
     out = tmp_path / "proj"
     assert main(["compile", str(vww), "--board", "nucleo_f401re", "-o", str(out), "--harness", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "does not fit nucleo_f401re" in err and "SRAM: needs" in err and "but nucleo_f401re has 98304 B" in err
+    assert "does not fit nucleo_f401re" in err and "RAM: sram 98,304 B at 0x20000000: arena 96,000 B" in err
     assert len(err.strip().splitlines()) == 1
     assert not (out / "platformio.ini").exists()  # refused before anything was written
 

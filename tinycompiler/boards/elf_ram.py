@@ -79,8 +79,11 @@ def read_elf_ram(path) -> ElfRam:
     ram = ElfRam()
     for h in headers:
         name_off, stype, flags, addr, off, size = h[:6]
+        name = cstr(names[4], name_off)
+        if name == ".stack":  # a reservation for the stack (see __stack_size), not static data
+            continue
         if flags & _SHF_ALLOC and flags & _SHF_WRITE and size:
-            ram.sections.append(Section(cstr(names[4], name_off), addr, size, stype != _SHT_NOBITS))
+            ram.sections.append(Section(name, addr, size, stype != _SHT_NOBITS))
     for h in headers:
         if h[1] != _SHT_SYMTAB:
             continue

@@ -9,43 +9,50 @@ patch-based inference would make the arena fit, and the smallest boards that hol
 
 from __future__ import annotations
 
+from tinycompiler.boards.ram_layout import STACK_BYTES, layout_ram, static_bytes
 from tinycompiler.errors import TinyCompilerError
 
-#: SRAM kept free beside the arena: the stack (16 KiB on the mps2 dev-platform) plus the harness's
-#: static buffers and the runtime's data (bytes)
-RAM_RESERVE_BYTES = 24 * 1024
 #: flash kept free beside the weights: kernels, model.c, harness, start-up and libc (bytes)
 FLASH_RESERVE_BYTES = 64 * 1024
 
 
-def needs(arena_bytes: int, weight_bytes: int) -> tuple:
-    """(SRAM bytes, flash bytes) a model needs on a board: its arena / weights plus the reserves."""
-    return arena_bytes + RAM_RESERVE_BYTES, weight_bytes + FLASH_RESERVE_BYTES
+def needs(arena_bytes: int, weight_bytes: int, layers: int = 1) -> tuple:
+    """(RAM bytes, flash bytes) a model needs on a board: the arena plus the harness's static
+    data (:func:`~tinycompiler.boards.ram_layout.static_bytes`) and the stack; the weights plus
+    the code reserve."""
+    return arena_bytes + static_bytes(layers) + STACK_BYTES, weight_bytes + FLASH_RESERVE_BYTES
 
 
-def boards_that_fit(arena_bytes: int, weight_bytes: int) -> list:
+def fits_board(board, arena_bytes: int, weight_bytes: int, layers: int = 1) -> bool:
+    """Whether the model fits every RAM region of ``board`` (see ram_layout) and its flash."""
+    layout = layout_ram(board, arena_bytes, static_bytes(layers))
+    return layout.fits and needs(arena_bytes, weight_bytes, layers)[1] <= board.flash_bytes
+
+
+def boards_that_fit(arena_bytes: int, weight_bytes: int, layers: int = 1) -> list:
     """Ids of every known board the model fits, smallest SRAM first."""
     from tinycompiler.boards.registry import all_boards
 
-    ram, flash = needs(arena_bytes, weight_bytes)
-    fitting = [b for b in all_boards() if b.sram_bytes >= ram and b.flash_bytes >= flash]
+    fitting = [b for b in all_boards() if fits_board(b, arena_bytes, weight_bytes, layers)]
     return [b.id for b in sorted(fitting, key=lambda b: (b.sram_bytes, b.flash_bytes, b.id))]
 
 
-def check_fits(board, arena_bytes: int, weight_bytes: int, peak: str = "", patch_advice: str = "") -> None:
-    """Raise TinyCompilerError if the arena (+ reserve) exceeds ``board``'s SRAM or the weights
-    (+ reserve) its flash; the message gives bytes needed vs available, ``peak`` (the layer that
-    sets the arena), ``patch_advice`` and boards that would do."""
-    ram, flash = needs(arena_bytes, weight_bytes)
+def check_fits(board, arena_bytes: int, weight_bytes: int, peak: str = "", patch_advice: str = "",
+               layers: int = 1) -> None:
+    """Raise TinyCompilerError if the arena, static data and stack do not fit ``board``'s RAM
+    regions or the weights (+ reserve) its flash; the message gives bytes per region and by how
+    much each misses, ``peak`` (the layer that sets the arena), ``patch_advice`` and boards that
+    would do."""
+    layout = layout_ram(board, arena_bytes, static_bytes(layers))
+    flash = needs(arena_bytes, weight_bytes, layers)[1]
     over = []
-    if ram > board.sram_bytes:
-        over.append(f"SRAM: needs {ram} B (arena {arena_bytes} B + {RAM_RESERVE_BYTES} B for stack and harness) "
-                    f"but {board.id} has {board.sram_bytes} B" + (f"; the arena peaks at {peak}" if peak else ""))
+    if not layout.fits:
+        over.append(f"RAM: {layout.describe()}" + (f"; the arena peaks at {peak}" if peak else ""))
     if flash > board.flash_bytes:
         over.append(f"flash: needs {flash} B (weights {weight_bytes} B + {FLASH_RESERVE_BYTES} B for code) "
-                    f"but {board.id} has {board.flash_bytes} B")
+                    f"but {board.id} has {board.flash_bytes} B, short by {flash - board.flash_bytes} B")
     if over:
-        fit = boards_that_fit(arena_bytes, weight_bytes)
+        fit = boards_that_fit(arena_bytes, weight_bytes, layers)
         advice = (f"pick a larger board from `tinyc boards`, e.g. {', '.join(fit[:3])}" if fit else
                   "no known board is large enough: shrink the model (smaller input, fewer channels)")
         if patch_advice:
@@ -76,21 +83,23 @@ def patch_advice(board, graph, program, patch: str) -> tuple:
         auto = plan_for_codegen(graph, "auto").arena_bytes
     except TinyCompilerError:
         return "", ""
-    ram, flash = needs(auto, program.weight_bytes)
     if auto >= program.arena_bytes:
         return "", ""
-    if ram <= board.sram_bytes and flash <= board.flash_bytes:
-        return f"use --patch auto: it plans a {auto} B arena ({ram} B with the reserve), which fits", ""
+    if fits_board(board, auto, program.weight_bytes, len(program.calls)):
+        return f"use --patch auto: it plans a {auto} B arena, which fits", ""
+    if layout_ram(board, auto, static_bytes(len(program.calls))).fits:
+        return "", f"--patch auto would make the RAM fit (a {auto} B arena), not the flash"
     return "", f"--patch auto would lower the arena only to {auto} B"
 
 
 def check_program_fits(board, program, graph=None, patch: str = "off") -> None:
     """:func:`check_fits` for a generated program (``bundle.program``): numbers, the peak layer,
     and, when SRAM is short, whether ``--patch auto`` would fit (planning ``graph`` again)."""
-    ram, flash = needs(program.arena_bytes, program.weight_bytes)
-    if ram <= board.sram_bytes and flash <= board.flash_bytes:
+    layers = len(program.calls)
+    if fits_board(board, program.arena_bytes, program.weight_bytes, layers):
         return
-    advice, note = patch_advice(board, graph, program, patch) if ram > board.sram_bytes else ("", "")
+    ram_short = not layout_ram(board, program.arena_bytes, static_bytes(layers)).fits
+    advice, note = patch_advice(board, graph, program, patch) if ram_short else ("", "")
     peak = peak_layer(program)
     check_fits(board, program.arena_bytes, program.weight_bytes, peak=f"{peak}; {note}" if note else peak,
-               patch_advice=advice)
+               patch_advice=advice, layers=layers)

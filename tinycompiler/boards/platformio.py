@@ -156,8 +156,11 @@ def elf_sizes(elf: Path) -> tuple:
     lines = res.stdout.strip().splitlines()
     if res.returncode != 0 or len(lines) < 2:
         raise TinyCompilerError(f"arm-none-eabi-size could not read {elf}: {res.stderr.strip()}")
-    text, data, bss = (int(x) for x in lines[1].split()[:3])
-    return text + data, data + bss
+    text, data, _bss = (int(x) for x in lines[1].split()[:3])
+    # Berkeley "bss" also counts the linker script's stack reservation: static RAM from the ELF
+    from tinycompiler.boards.elf_ram import read_elf_ram
+
+    return text + data, read_elf_ram(elf).data_bss_bytes
 
 
 def _first_errors(output: str, limit: int = 3) -> str:

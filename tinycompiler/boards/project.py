@@ -16,8 +16,8 @@ from tinycompiler.output_files import ensure_dir
 CONSOLE_BAUD = 115200
 #: optimization levels a project may be built with
 OPT_LEVELS = ("O2", "Os")
-#: stack reserved by the dev-platform's linker script (bytes)
-STACK_BYTES = 16384
+#: the linker script rendered into every project of the local dev-platform
+LDSCRIPT = "tc_memory.ld"
 
 
 def machine_flags(board) -> list:
@@ -55,11 +55,23 @@ def board_manifest(board) -> dict:
         "frameworks": [],
         "build": {"cpu": board.core, "mcu": board.qemu.machine, "f_cpu": f"{board.clock_hz}L",
                   "machine_flags": machine_flags(board), "qemu_machine": board.qemu.machine,
-                  "stack_bytes": STACK_BYTES, "flash_origin": board.flash_origin, "ram_origin": board.sram_origin},
+                  "ldscript": LDSCRIPT},
         "upload": {"maximum_ram_size": board.sram_bytes, "maximum_size": board.flash_bytes,
                    "protocol": "qemu", "protocols": ["qemu"]},
         "debug": {},
     }
+
+
+def linker_script(board, program) -> str:
+    """The linker script of ``board`` for ``program`` (a generated bundle's program): the real
+    memory map from the board file, the stack where :func:`~tinycompiler.boards.ram_layout.layout_ram`
+    puts it."""
+    from tinycompiler.boards.ram_layout import STACK_BYTES, layout_ram, static_bytes
+    from tinycompiler.codegen.render import render_template
+
+    layout = layout_ram(board, program.arena_bytes, static_bytes(len(program.calls)))
+    return render_template("link/cortex_m.ld.j2", board=board, main=board.regions[0],
+                           stack_region=layout.stack_region, stack_bytes=STACK_BYTES)
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -139,6 +151,7 @@ def write_project(board, bundle, out_dir, harness_dirs, opt: str = "O2", debug: 
             raise TinyCompilerError(f"board {board.id}: its dev-platform boards/platforms/{board.platformio.platform} is missing")
         manifest = json.dumps(board_manifest(board), indent=2) + "\n"
         _sync_dir(out / "boards", {f"{board.platformio.board}.json": manifest.encode()})
+        _write_if_changed(out / LDSCRIPT, linker_script(board, bundle.program).encode())
     # symlink:// keeps the project on the checkout's platform (file:// would copy it once and
     # silently ignore later edits)
     platform = f"symlink://{local}" if local is not None else board.platformio.platform

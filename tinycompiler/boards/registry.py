@@ -24,8 +24,8 @@ LOCAL_PLATFORMS_DIR = BOARDS / "platforms"
 
 CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16")
-CYCLE_COUNTERS = ("dwt", "qemu-icount-timer0", "systick")
-_REQUIRED = ("id", "title", "core", "fpu", "dsp", "sram_bytes", "flash_bytes", "clock_hz", "console",
+CYCLE_COUNTERS = ("dwt", "qemu-icount-timer0", "qemu-icount-tim2", "systick")
+_REQUIRED = ("id", "title", "core", "fpu", "dsp", "flash_bytes", "clock_hz", "console",
              "cycle_counter", "port", "cflags", "platformio")
 
 
@@ -57,6 +57,21 @@ class QemuSpec:
 
 
 @dataclass(frozen=True)
+class RamRegion:
+    """One SRAM region of a board: ``name`` (a C identifier, e.g. ``sram``, ``ccm``), start
+    address, size in bytes, and whether DMA can reach it (CCM on an STM32F4 cannot: fine for the
+    CPU's stack and arena, never for a peripheral's buffer). ``emulated`` False: the board's QEMU
+    machine does not map this region (QEMU 7.2's netduinoplus2 has no CCM), so nothing is placed
+    there while the board is an emulated one."""
+
+    name: str
+    origin: int
+    bytes: int
+    dma: bool = True
+    emulated: bool = True
+
+
+@dataclass(frozen=True)
 class Board:
     """One board. Sizes in bytes, clock in Hz; ``qemu`` is None for real hardware. ``flash_origin``
     and ``sram_origin`` are where the code and RAM the firmware links into start."""
@@ -78,6 +93,14 @@ class Board:
     path: Path = None
     flash_origin: int = 0x00000000
     sram_origin: int = 0x20000000
+    #: the SRAM regions, the first holding .data and .bss; one region ``sram`` unless the board
+    #: file lists ``[[ram]]`` tables (``sram_bytes`` is then their sum)
+    ram_regions: tuple = ()
+
+    @property
+    def regions(self) -> tuple:
+        """The RAM regions (:class:`RamRegion`), main region first."""
+        return self.ram_regions or (RamRegion("sram", self.sram_origin, self.sram_bytes),)
 
     @property
     def emulated(self) -> bool:
@@ -99,6 +122,8 @@ def _parse(path: Path) -> Board:
     except tomllib.TOMLDecodeError as exc:
         _fail(path, f"not valid TOML ({exc})")
     missing = [k for k in _REQUIRED if k not in data]
+    if "sram_bytes" not in data and "ram" not in data:
+        missing.append("sram_bytes (or [[ram]] regions)")
     if missing:
         _fail(path, f"missing field(s) {', '.join(missing)}")
     if data["id"] != path.stem:
@@ -109,6 +134,11 @@ def _parse(path: Path) -> Board:
         _fail(path, f"fpu {data['fpu']!r} is not one of {', '.join(FPUS)}")
     if data["cycle_counter"] not in CYCLE_COUNTERS:
         _fail(path, f"cycle_counter {data['cycle_counter']!r} is not one of {', '.join(CYCLE_COUNTERS)}")
+    regions = _regions(path, data)
+    if regions:
+        if "sram_bytes" in data and data["sram_bytes"] != sum(r.bytes for r in regions):
+            _fail(path, "sram_bytes differs from the sum of the [[ram]] regions; drop it or fix it")
+        data["sram_bytes"], data["sram_origin"] = sum(r.bytes for r in regions), regions[0].origin
     for key in ("sram_bytes", "flash_bytes", "clock_hz"):
         if not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] <= 0:
             _fail(path, f"{key} must be a positive integer, not {data[key]!r}")
@@ -138,7 +168,36 @@ def _parse(path: Path) -> Board:
                  sram_bytes=data["sram_bytes"], flash_bytes=data["flash_bytes"], clock_hz=data["clock_hz"],
                  console=data["console"], cycle_counter=data["cycle_counter"], port=data["port"],
                  cflags=tuple(data["cflags"]), platformio=env, qemu=qemu, path=path,
-                 flash_origin=data.get("flash_origin", 0x00000000), sram_origin=data.get("sram_origin", 0x20000000))
+                 flash_origin=data.get("flash_origin", 0x00000000), sram_origin=data.get("sram_origin", 0x20000000),
+                 ram_regions=regions)
+
+
+def _regions(path: Path, data: dict) -> tuple:
+    """The ``[[ram]]`` tables as RamRegions, checked: names are C identifiers, sizes positive,
+    no two regions overlap."""
+    tables = data.get("ram", [])
+    if not isinstance(tables, list):
+        _fail(path, "ram must be a list of [[ram]] tables (name, origin, bytes, dma)")
+    regions = []
+    for t in tables:
+        name, origin, size = t.get("name"), t.get("origin"), t.get("bytes")
+        if not (isinstance(name, str) and name.isidentifier() and name.islower()):
+            _fail(path, f"[[ram]] name {name!r} must be a lower-case identifier (it names a linker section)")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (origin, size)) or origin < 0 or size <= 0:
+            _fail(path, f"[[ram]] {name}: origin must be an address and bytes a positive integer")
+        for flag in ("dma", "emulated"):
+            if not isinstance(t.get(flag, True), bool):
+                _fail(path, f"[[ram]] {name}: {flag} must be true or false")
+        regions.append(RamRegion(name, origin, size, t.get("dma", True), t.get("emulated", True)))
+    if regions and not regions[0].emulated:
+        _fail(path, "the first [[ram]] region holds .data and .bss: it must be one the emulator maps")
+    for i, a in enumerate(regions):
+        for b in regions[:i]:
+            if a.name == b.name:
+                _fail(path, f"two [[ram]] regions are named {a.name!r}")
+            if a.origin < b.origin + b.bytes and b.origin < a.origin + a.bytes:
+                _fail(path, f"[[ram]] regions {b.name} and {a.name} overlap")
+    return tuple(regions)
 
 
 def board_ids() -> list:
@@ -147,7 +206,12 @@ def board_ids() -> list:
 
 
 def load_board(board_id: str) -> Board:
-    """The board ``board_id`` from ``boards/<id>.toml``; an unknown id lists the known ones."""
+    """The board ``board_id`` from ``boards/<id>.toml``, or from a board file of your own given by
+    its path (``my_boards/f405_small.toml``: the same fields); an unknown id lists the known ones."""
+    if str(board_id).endswith(".toml"):
+        if not Path(board_id).is_file():
+            raise TinyCompilerError(f"board file {board_id} does not exist")
+        return _parse(Path(board_id))
     path = BOARDS / f"{board_id}.toml"
     if not path.is_file():
         raise TinyCompilerError(f"unknown board {board_id!r}; known boards: {', '.join(board_ids())} "

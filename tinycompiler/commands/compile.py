@@ -72,8 +72,16 @@ def _harness_extras(board, bundle) -> tuple:
     return {"tc_model_info.h": render_model_info(bundle)}, list(HOOK_FLAGS)
 
 
+def _regions_json(layout) -> list:
+    """The planned bytes per RAM region, for --json."""
+    return [{"name": u.region.name, "origin": u.region.origin, "bytes": u.region.bytes, "dma": u.region.dma,
+             "arena_bytes": u.arena_bytes, "static_bytes": u.static_bytes, "stack_bytes": u.stack_bytes,
+             "free_bytes": u.free} for u in layout.uses]
+
+
 def _compile_project(graph, args) -> int:
     from tinycompiler.boards.fit import check_program_fits, needs
+    from tinycompiler.boards.ram_layout import layout_ram, static_bytes
     from tinycompiler.boards.project import harness_dirs_for, write_project
     from tinycompiler.codegen import generate
 
@@ -87,13 +95,15 @@ def _compile_project(graph, args) -> int:
         files, flags = _harness_extras(board, bundle) if not args.harness else ({}, [])
         project = write_project(board, bundle, args.output, harness, opt=args.opt, debug=args.debug,
                                 extra_build_flags=flags, extra_src_files=files)
-    ram, flash = needs(program.arena_bytes, program.weight_bytes)
+    flash = needs(program.arena_bytes, program.weight_bytes, len(program.calls))[1]
+    layout = layout_ram(board, program.arena_bytes, static_bytes(len(program.calls)))
     print(f"wrote PlatformIO project {project} (env {board.env_name}, {board.title})")
-    print(f"arena {program.arena_bytes} B + reserve -> {ram} B of {board.sram_bytes} B SRAM; "
-          f"weights {program.weight_bytes} B + reserve -> {flash} B of {board.flash_bytes} B flash")
+    print(f"RAM: {layout.describe()}")
+    print(f"weights {program.weight_bytes} B + reserve -> {flash} B of {board.flash_bytes} B flash")
     result = {"board": board.id, "output_dir": str(project), "env": board.env_name, "emulated": board.emulated,
               "arena_bytes": program.arena_bytes, "flash_weights_bytes": program.weight_bytes,
-              "sram_bytes": board.sram_bytes, "flash_bytes": board.flash_bytes}
+              "sram_bytes": board.sram_bytes, "flash_bytes": board.flash_bytes,
+              "ram_regions": _regions_json(layout)}
     if args.build:
         from tinycompiler.boards.platformio import build
 

@@ -72,7 +72,10 @@ def budget_of(board) -> BoardBudget:
     """A registry board object (or dict with the board file's keys) as a :class:`BoardBudget`."""
     bid = str(_field(board, "id"))
     title = getattr(board, "title", None) if not isinstance(board, dict) else board.get("title")
-    return BoardBudget(bid, str(title or bid), int(_field(board, "sram_bytes")), int(_field(board, "flash_bytes")))
+    # the arena lives in the main RAM region (the first): on a board with several, that one counts
+    regions = getattr(board, "regions", None) if not isinstance(board, dict) else None
+    sram = regions[0].bytes if regions else int(_field(board, "sram_bytes"))
+    return BoardBudget(bid, str(title or bid), int(sram), int(_field(board, "flash_bytes")))
 
 
 def load_budget(board_id: str) -> BoardBudget:

@@ -33,6 +33,10 @@ def get_target(name: str, port: str = None, debug: bool = False, patch: str = "o
     run generated code (the reference interpreter has no memory plan); ``opt`` (O2 or Os) to the
     firmware of device boards."""
     targets = _targets()
+    if str(name).endswith(".toml"):  # a board file of the user's own (see load_board)
+        from tinycompiler.targets.board import BoardTarget
+
+        return BoardTarget(str(name), port=port, debug=debug, patch=patch, opt=opt)
     if name not in targets:
         raise TinyCompilerError(f"unknown board {name!r}; known: {', '.join(sorted(targets))}")
     if name == "reference":

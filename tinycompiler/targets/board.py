@@ -69,7 +69,7 @@ class BoardTarget:
     def spawn(self) -> "BoardTarget":
         """Another session of this target (its own QEMU and link) with the same firmware, built
         once: for running samples in parallel (tinycompiler.targets.parallel)."""
-        twin = BoardTarget(self.board.id, port=self.port, debug=self.debug, patch=self.patch, opt=self.opt)
+        twin = BoardTarget(self.name, port=self.port, debug=self.debug, patch=self.patch, opt=self.opt)
         twin.collect_layers, twin.timeout = self.collect_layers, self.timeout
         twin._graph, twin._firmware = self._graph, self._firmware
         return twin
@@ -210,12 +210,16 @@ class BoardTarget:
         elf = read_elf_ram(fw.elf)
         region, peak = stack
         used = elf.data_bss_bytes + peak
+        regions = [{"name": r.name, "origin": r.origin, "bytes": r.bytes, "dma": r.dma,
+                    "reserved_bytes": elf.bytes_in(r.origin, r.bytes),
+                    "stack": bool(elf.stack_bytes) and r.origin < elf.stack_top <= r.origin + r.bytes}
+                   for r in self.board.regions]
         return {"arena_bytes": fw.bundle.program.arena_bytes, "static_bytes": elf.static_bytes,
                 "data_bss_bytes": elf.data_bss_bytes, "stack_reserved_bytes": elf.stack_bytes or region,
                 "stack_peak_bytes": peak if region else None,
                 "used_bytes": used if region else None,
                 "reserved_bytes": elf.data_bss_bytes + (elf.stack_bytes or region),
-                "board_sram_bytes": self.board.sram_bytes,
+                "board_sram_bytes": self.board.sram_bytes, "regions": regions,
                 "note": "used = .data + .bss (arena included) + the stack's measured high-water mark"
                         if region else "this port cannot tell where its stack is: stack not measured"}
 

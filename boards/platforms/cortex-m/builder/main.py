@@ -1,8 +1,9 @@
-"""SCons build script of the offline MPS2 dev-platform.
+"""SCons build script of the offline bare-metal Cortex-M dev-platform.
 
-Uses arm-none-eabi-* from PATH (Debian's gcc-arm-none-eabi + newlib), this platform's start-up file
-and linker script, and the machine flags from the board manifest that tinycompiler generates into
-the project (``build.machine_flags``, ``upload.maximum_ram_size``...). ``pio run -t upload`` runs the
+Uses arm-none-eabi-* from PATH (Debian's gcc-arm-none-eabi + newlib), this platform's start-up
+file, the linker script tinycompiler renders into the project (``board_build.ldscript``: the
+board's real memory map and this model's RAM layout), and the machine flags from the board
+manifest it generates there (``build.machine_flags``...). ``pio run -t upload`` runs the
 firmware in QEMU (``build.qemu_machine``) instead of flashing anything.
 """
 
@@ -34,7 +35,7 @@ env.Replace(
     SIZEDATAREGEXP=r"^(?:\.data|\.bss|\.stack)\s+(\d+).*",
     SIZECHECKCMD="$SIZETOOL -A -d $SOURCES",
     SIZEPRINTCMD="$SIZETOOL -B -d $SOURCES",
-    LDSCRIPT_PATH=os.path.join(platform_dir, "ldscripts", "mps2.ld"),
+    LDSCRIPT_PATH=os.path.join(env.subst("$PROJECT_DIR"), board.get("build.ldscript", "tc_memory.ld")),
 )
 
 env.Append(
@@ -44,18 +45,13 @@ env.Append(
         "-nostartfiles",
         "--specs=nosys.specs",
         "-Wl,--gc-sections",
-        "-Wl,--defsym=__ram_size=%d" % int(board.get("upload.maximum_ram_size")),
-        "-Wl,--defsym=__flash_size=%d" % int(board.get("upload.maximum_size")),
-        "-Wl,--defsym=__stack_size=%d" % int(board.get("build.stack_bytes", 16384)),
-        "-Wl,--defsym=__flash_origin=%d" % int(board.get("build.flash_origin", 0)),
-        "-Wl,--defsym=__ram_origin=%d" % int(board.get("build.ram_origin", 0x20000000)),
     ],
     LIBS=["c", "m", "gcc", "nosys"],
 )
 
 # The start-up file (vector table, .data/.bss, FPU enable, main, semihosting exit) is part of
 # every firmware built for this platform.
-env.BuildSources(os.path.join("$BUILD_DIR", "mps2_startup"), os.path.join(platform_dir, "startup"))
+env.BuildSources(os.path.join("$BUILD_DIR", "tc_startup"), os.path.join(platform_dir, "startup"))
 
 target_elf = env.BuildProgram()
 target_size = env.Alias("size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Calculating size $SOURCE"))

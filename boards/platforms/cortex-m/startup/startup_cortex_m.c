@@ -1,4 +1,4 @@
-/* Start-up of the MPS2 dev-platform (Cortex-M3/M4/M7 under QEMU): vector table, .data copy, .bss
+/* Start-up of the bare-metal Cortex-M dev-platform (MPS2/MPS3 images, STM32F405): vector table, .data copy, .bss
  * clear, FPU enable (hard-float builds), static constructors, main(), then exit QEMU through
  * semihosting with main's return value. Every handler is weak: a board port overrides what it
  * uses (e.g. SysTick_Handler). The console UART is the port's job, not this file's. */
@@ -39,7 +39,8 @@ TC_WEAK_HANDLER(SVC_Handler);
 TC_WEAK_HANDLER(DebugMon_Handler);
 TC_WEAK_HANDLER(PendSV_Handler);
 TC_WEAK_HANDLER(SysTick_Handler);
-/* CMSDK peripheral interrupts of the MPS2 images (IRQ 0..9); the rest go to Default_Handler. */
+/* CMSDK peripheral interrupts of the MPS2 images (IRQ 0..9; other chips' IRQs of the same numbers
+ * land here too, and nothing enables them); the rest go to Default_Handler. */
 TC_WEAK_HANDLER(UART0RX_Handler);
 TC_WEAK_HANDLER(UART0TX_Handler);
 TC_WEAK_HANDLER(UART1RX_Handler);
