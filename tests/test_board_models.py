@@ -1,5 +1,6 @@
 """Every bundled model on emulated Cortex-M4 (mps2-an386, and the STM32F405 of netduinoplus2 with
-its real 128 KB + 64 KB memory map), Cortex-M7 (mps2-an500) and Cortex-M33 (mps2-an505), bit-exact
+its real 128 KB + 64 KB memory map), Cortex-M7 (mps2-an500), Cortex-M33 (mps2-an505) and Cortex-M55
+(mps3-an547: scalar and DSP kernels; Helium is issue #15), bit-exact
 with TFLM through the serial harness: firmware built with PlatformIO, booted in QEMU, inputs uploaded and
 outputs read back over the binary protocol (one QEMU session per model and board)."""
 
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.skipif(
     reason="needs arm-none-eabi-gcc and qemu-system-arm (make toolchain)")]
 
 
-BOARDS = ["mps2-an386", "netduinoplus2", "mps2-an500", "mps2-an505"]
+BOARDS = ["mps2-an386", "netduinoplus2", "mps2-an500", "mps2-an505", "mps3-an547"]
 
 
 @pytest.mark.parametrize("board", BOARDS)

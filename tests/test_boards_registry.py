@@ -48,6 +48,16 @@ def test_every_board_file_loads_with_sane_fields():
         assert not b.emulated and b.platformio.platform == platform and b.platformio.board == board_id
         assert (b.core, b.sram_bytes, b.flash_bytes) == (core, sram, flash)
     assert boards["mps2-an386"].dsp and not boards["mps2-an385"].dsp and not boards["pico"].dsp
+    # the M55: its SSE-300 system counter runs at 32 MHz, 4.096 ticks per 128 ns instruction
+    an547 = boards["mps3-an547"]
+    assert an547.core == "cortex-m55" and an547.dsp and an547.vectors_origin == 0x10000000
+    assert an547.qemu.instructions_per_tick == pytest.approx(1 / (128e-9 * 32e6), rel=1e-12)
+    assert [(r.name, r.origin, r.bytes) for r in an547.regions] == [("dtcm", 0x30000000, 512 * 1024),
+                                                                   ("sram", 0x31000000, 4 * 1024 * 1024)]
+    # the F405's real map, and TIM2 prescaled to one tick per 128 ns (one instruction) under QEMU
+    f405 = boards["netduinoplus2"]
+    assert (f405.core, f405.flash_origin, f405.flash_bytes) == ("cortex-m4", 0x08000000, 1024 * 1024)
+    assert f405.qemu.instructions_per_tick == 1.0 and f405.regions[0].bytes == 128 * 1024
     assert DEFAULT_BOARD == "mps2-an386"
 
 
@@ -80,6 +90,30 @@ def test_boards_command_table_and_json(capsys):
     rows = {b["id"]: b for b in data["boards"]}
     assert rows["pico"]["sram_bytes"] == 270336 and rows["pico"]["emulated"] is False
     assert rows["mps2-an385"]["qemu"]["machine"] == "mps2-an385"
+    # regions, with the F405's CCM marked as QEMU does not map it; whether each port was built here
+    assert "sram 128 KiB + ccm 64 KiB (no DMA, not emulated)" in table
+    f405 = rows["netduinoplus2"]
+    assert [(r["name"], r["origin"], r["bytes"], r["dma"], r["emulated"]) for r in f405["ram_regions"]] == [
+        ("sram", 0x20000000, 131072, True, True), ("ccm", 0x10000000, 65536, False, False)]
+    assert f405["sram_bytes"] == 196608 and f405["flash_origin"] == 0x08000000
+    assert rows["pico"]["port_built"] == "needs registry"
+    assert all(rows[b]["port_built"] in ("yes", "offline") for b in rows if rows[b]["emulated"])
+
+
+def test_board_file_regions_are_checked(tmp_path):
+    good = load_board("netduinoplus2").path.read_text()
+    bad = tmp_path / "netduinoplus2.toml"
+    bad.write_text(good.replace("origin = 0x10000000", "origin = 0x2001F000"))
+    with pytest.raises(TinyCompilerError, match="regions sram and ccm overlap"):
+        load_board(str(bad))
+    bad.write_text(good.replace('name = "ccm"', 'name = "CCM-1"'))
+    with pytest.raises(TinyCompilerError, match="must be a lower-case identifier"):
+        load_board(str(bad))
+    bad.write_text(good.replace("[[ram]]", "sram_bytes = 1000\n\n[[ram]]", 1))
+    with pytest.raises(TinyCompilerError, match="sram_bytes differs from the sum"):
+        load_board(str(bad))
+    with pytest.raises(TinyCompilerError, match="does not exist"):
+        load_board(str(tmp_path / "nosuch.toml"))
 
 
 def test_fit_check_gives_numbers_and_advice():

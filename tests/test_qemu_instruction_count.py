@@ -1,5 +1,5 @@
-"""Ticks -> instructions is exact on every emulated board: a bare firmware times runs of 1,000 and
-3,000 NOPs with the board's timer0 (addresses and clock from its board file, code and RAM at its
+"""Ticks -> instructions is exact on every emulated MPS board: a bare firmware times runs of 1,000 and
+3,000 NOPs with the board's timer0 or, on the AN547, its SSE-300 system timer (addresses and clock from its board file, code and RAM at its
 origins) and the difference must convert to exactly 2,000 instructions with the board's
 ``instructions_per_tick``. The NOP count is the independent oracle; the timer reads cancel out."""
 
@@ -26,13 +26,20 @@ extern uint32_t __stack_top;
 static void put(char c) { while (UART_STATE & 1u) {} UART_DATA = (uint32_t)c; }
 static void dec(uint32_t v) { char b[12]; int n = 0; do { b[n++] = (char)('0' + v % 10u); v /= 10u; } while (v);
                               while (n) put(b[--n]); put('\n'); }
-static uint32_t __attribute__((noinline)) nops1000(void) { uint32_t a = T_VALUE;
-    __asm volatile(".rept 1000\n\tnop\n\t.endr" ::: "memory"); return a - T_VALUE; }
-static uint32_t __attribute__((noinline)) nops3000(void) { uint32_t a = T_VALUE;
-    __asm volatile(".rept 3000\n\tnop\n\t.endr" ::: "memory"); return a - T_VALUE; }
+#ifdef CNTCR  /* SSE-300: system timer 0's CNTPCT counts up once the system counter runs */
+#define NOW() (0u - *(volatile uint32_t *)TIMER0)
+#define START() (*(volatile uint32_t *)CNTCR = 1u)
+#else        /* CMSDK timer0 counts down */
+#define NOW() T_VALUE
+#define START() (T_CTRL = 0u, T_RELOAD = 0xFFFFFFFFu, T_VALUE = 0xFFFFFFFFu, T_CTRL = 1u)
+#endif
+static uint32_t __attribute__((noinline)) nops1000(void) { uint32_t a = NOW();
+    __asm volatile(".rept 1000\n\tnop\n\t.endr" ::: "memory"); return a - NOW(); }
+static uint32_t __attribute__((noinline)) nops3000(void) { uint32_t a = NOW();
+    __asm volatile(".rept 3000\n\tnop\n\t.endr" ::: "memory"); return a - NOW(); }
 void Reset_Handler(void) {
     UART_BAUDDIV = 16u; UART_CTRL = 3u;
-    T_CTRL = 0u; T_RELOAD = 0xFFFFFFFFu; T_VALUE = 0xFFFFFFFFu; T_CTRL = 1u;
+    START();
     dec(nops1000()); dec(nops3000());
     volatile uint32_t block[2] = {0x20026u, 0u};
     register uint32_t r0 __asm("r0") = 0x20u;
@@ -43,8 +50,9 @@ void Reset_Handler(void) {
 __attribute__((section(".vectors"), used)) const void *vectors[2] = {&__stack_top, (const void *)Reset_Handler};
 """
 
-LINKER = """MEMORY {{ CODE (rx) : ORIGIN = {code:#x}, LENGTH = 64K  RAM (rwx) : ORIGIN = {ram:#x}, LENGTH = 64K }}
-SECTIONS {{ .text : {{ KEEP(*(.vectors)) *(.text*) *(.rodata*) }} > CODE  .bss : {{ *(.bss*) }} > RAM
+LINKER = """MEMORY {{ VEC (rx) : ORIGIN = {vectors:#x}, LENGTH = 1K  CODE (rx) : ORIGIN = {code:#x}, LENGTH = 64K
+  RAM (rwx) : ORIGIN = {ram:#x}, LENGTH = 64K }}
+SECTIONS {{ .vectors : {{ KEEP(*(.vectors)) }} > VEC  .text : {{ *(.text*) *(.rodata*) }} > CODE  .bss : {{ *(.bss*) }} > RAM
   __stack_top = ORIGIN(RAM) + LENGTH(RAM); }}
 """
 
@@ -63,12 +71,17 @@ def _define(board, name: str, default: int) -> int:
 def test_timer_ticks_convert_to_exact_instruction_counts(board, tmp_path):
     src, ld, elf = tmp_path / "count.c", tmp_path / "count.ld", tmp_path / "count.elf"
     src.write_text(FIRMWARE)
-    ld.write_text(LINKER.format(code=board.flash_origin, ram=board.sram_origin))
+    # the vectors where the core boots; the code 4 KiB further when both share the code memory
+    vectors = board.vectors_origin if board.vectors_origin is not None else board.flash_origin
+    code = board.flash_origin if board.vectors_origin is not None else board.flash_origin + 4096
+    ld.write_text(LINKER.format(vectors=vectors, code=code, ram=board.sram_origin))
+    cntcr = _define(board, "TC_MPS2_SYSCOUNTER_CNTCR", 0)
     uart = _define(board, "TC_MPS2_UART0_BASE", 0x40004000)
     timer = _define(board, "TC_MPS2_TIMER0_BASE", 0x40000000)
     machine = [f for f in board.cflags if f.startswith(("-mcpu", "-mthumb"))]
     subprocess.run(["arm-none-eabi-gcc", *machine, "-O1", "-nostartfiles", "-nostdlib", "-T", str(ld),
-                    f"-DUART0={uart:#x}u", f"-DTIMER0={timer:#x}u", str(src), "-o", str(elf)], check=True)
+                    f"-DUART0={uart:#x}u", f"-DTIMER0={timer:#x}u", *([f"-DCNTCR={cntcr:#x}u"] if cntcr else []),
+                    str(src), "-o", str(elf)], check=True)
     res = subprocess.run(["qemu-system-arm", "-M", board.qemu.machine, "-nographic", "-monitor", "none",
                           "-icount", ICOUNT, "-semihosting-config", "enable=on,target=native",
                           "-kernel", str(elf)], capture_output=True, text=True, timeout=30)

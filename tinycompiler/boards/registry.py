@@ -24,7 +24,7 @@ LOCAL_PLATFORMS_DIR = BOARDS / "platforms"
 
 CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16")
-CYCLE_COUNTERS = ("dwt", "qemu-icount-timer0", "qemu-icount-tim2", "systick")
+CYCLE_COUNTERS = ("dwt", "qemu-icount-timer0", "qemu-icount-tim2", "qemu-icount-systimer", "systick")
 _REQUIRED = ("id", "title", "core", "fpu", "dsp", "flash_bytes", "clock_hz", "console",
              "cycle_counter", "port", "cflags", "platformio")
 
@@ -96,6 +96,9 @@ class Board:
     #: the SRAM regions, the first holding .data and .bss; one region ``sram`` unless the board
     #: file lists ``[[ram]]`` tables (``sram_bytes`` is then their sum)
     ram_regions: tuple = ()
+    #: where the vector table must sit when that is not the start of the code memory (the AN547
+    #: boots from its ITCM, too small for the weights, which go to its code SRAM); None: flash_origin
+    vectors_origin: int = None
 
     @property
     def regions(self) -> tuple:
@@ -142,7 +145,7 @@ def _parse(path: Path) -> Board:
     for key in ("sram_bytes", "flash_bytes", "clock_hz"):
         if not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] <= 0:
             _fail(path, f"{key} must be a positive integer, not {data[key]!r}")
-    for key in ("flash_origin", "sram_origin"):
+    for key in ("flash_origin", "sram_origin", "vectors_origin"):
         if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 0):
             _fail(path, f"{key} must be an address (a non-negative integer), not {data[key]!r}")
     if not isinstance(data["dsp"], bool):
@@ -169,7 +172,7 @@ def _parse(path: Path) -> Board:
                  console=data["console"], cycle_counter=data["cycle_counter"], port=data["port"],
                  cflags=tuple(data["cflags"]), platformio=env, qemu=qemu, path=path,
                  flash_origin=data.get("flash_origin", 0x00000000), sram_origin=data.get("sram_origin", 0x20000000),
-                 ram_regions=regions)
+                 ram_regions=regions, vectors_origin=data.get("vectors_origin"))
 
 
 def _regions(path: Path, data: dict) -> tuple:

@@ -1,8 +1,10 @@
-/* Port of the harness to the Arm MPS2 boards (AN385 Cortex-M3, AN386 Cortex-M4, AN500 Cortex-M7,
- * AN505 Cortex-M33), real or emulated by QEMU: CMSDK UART0 for the protocol, CMSDK timer0 as the
- * tick counter. Their addresses and the timer clock come from the board file's cflags
- * (TC_MPS2_UART0_BASE, TC_MPS2_TIMER0_BASE, TC_MPS2_TICK_HZ; the AN505 uses the Secure aliases
- * at 0x5xxxxxxx, since it boots Secure), the preload window from its [qemu] table.
+/* Port of the harness to the Arm MPS2/MPS3 boards (AN385 Cortex-M3, AN386 Cortex-M4, AN500
+ * Cortex-M7, AN505 Cortex-M33, AN547 Cortex-M55), real or emulated by QEMU: CMSDK UART0 for the
+ * protocol, CMSDK timer0 as the tick counter (on the AN547's SSE-300: system timer 0, whose
+ * counter TC_MPS2_SYSCOUNTER_CNTCR starts). Their addresses and the timer clock come from the
+ * board file's cflags (TC_MPS2_UART0_BASE, TC_MPS2_TIMER0_BASE, TC_MPS2_TICK_HZ; the AN505 and
+ * AN547 use the Secure aliases at 0x5xxxxxxx, since they boot Secure), the preload window from
+ * its [qemu] table.
  *
  * Under QEMU with `-icount shift=7,align=off,sleep=off` one instruction advances the 25 MHz
  * timer by exactly 3.2 ticks, so the host turns tick counts into exact instruction counts
@@ -48,10 +50,14 @@ void tc_port_init(void)
 {
     UART_BAUDDIV = TC_MPS2_BAUDDIV;
     UART_CTRL = 3u;
+#ifdef TC_MPS2_SYSCOUNTER_CNTCR
+    *(volatile uint32_t *)TC_MPS2_SYSCOUNTER_CNTCR = 1u; /* start the system counter (CNTCR.EN) */
+#else
     TIMER_CTRL = 0u;
     TIMER_RELOAD = 0xFFFFFFFFu;
     TIMER_VALUE = 0xFFFFFFFFu;
     TIMER_CTRL = 1u;
+#endif
 }
 
 void tc_port_putc(uint8_t c)
@@ -71,7 +77,11 @@ int tc_port_getc(void)
 
 uint32_t tc_port_ticks(void)
 {
+#ifdef TC_MPS2_SYSCOUNTER_CNTCR
+    return *(volatile uint32_t *)TIMER0_BASE; /* CNTPCT, low word: counts up */
+#else
     return 0xFFFFFFFFu - TIMER_VALUE; /* the down-counter as an up-counter */
+#endif
 }
 
 uint32_t tc_port_tick_hz(void)
