@@ -16,7 +16,7 @@ from tinycompiler.boards.elf_ram import read_elf_ram
 from tinycompiler.boards.platformio import build
 from tinycompiler.boards.project import harness_dirs_for, write_project
 from tinycompiler.boards.qemu import start
-from tinycompiler.boards.ram_layout import STACK_BYTES, static_bytes
+from tinycompiler.boards.ram_layout import STACK_BYTES, program_layout, static_bytes
 from tinycompiler.codegen import generate
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.frontends import load_model
@@ -122,13 +122,13 @@ def _run_exact(board_file: str, graph) -> dict:
     return result.metrics
 
 
-def _mps2_two_regions(tmp_path: Path, name: str, sram: int) -> str:
+def _mps2_two_regions(tmp_path: Path, name: str, sram: int, upper: int = 65536) -> str:
     """The AN386 board file with its SRAM split in two regions QEMU maps: ``sram`` (``sram`` bytes
     at 0x20000000) and ``upper`` (64 KB at 0x20200000)."""
     text = (BOARDS / "mps2-an386.toml").read_text()
     text = text.replace('id = "mps2-an386"', f'id = "{name}"').replace("sram_bytes = 4194304\n", "")
     regions = (f"[[ram]]\nname = \"sram\"\norigin = 0x20000000\nbytes = {sram}\n\n"
-               "[[ram]]\nname = \"upper\"\norigin = 0x20200000\nbytes = 65536\n\n")
+               f"[[ram]]\nname = \"upper\"\norigin = 0x20200000\nbytes = {upper}\n\n")
     text = text.replace("[platformio]", regions + "[platformio]")
     path = tmp_path / f"{name}.toml"
     path.write_text(text)
@@ -175,3 +175,52 @@ def test_a_model_that_misses_is_refused_before_the_build_with_bytes_per_region(t
     # QEMU maps no CCM: the emulated F405 cannot move the stack there
     assert "ccm 65,536 B at 0x10000000: not emulated, left empty" in msg
     assert target._firmware is None  # refused before any project was built
+
+
+def test_an_arena_too_big_for_the_main_region_is_split_across_two(tmp_path):
+    """ResNet-8 (a 33,584 B arena) on a board with 24 KB + 32 KB: the arena is planned with a
+    seam, one array per region; it runs bit-exact, the guard bytes after both parts intact, and
+    the ELF puts each part, and the stack, where the layout said."""
+    name = "mlperftiny_ic_resnet8_cifar10_int8"
+    graph = load_model(model_path(name))
+    board_file = _mps2_two_regions(tmp_path, "mps2_split_arena", 24 * 1024, 32 * 1024)
+    x = random_inputs(graph, 2)
+    want = run_tflm(model_path(name), x, preserve_all=False).outputs[0]
+    target = BoardTarget(board_file, debug=True)
+    try:
+        result = target.run(graph, x)
+        program = target._firmware.bundle.program
+    finally:
+        target.close()
+    assert np.array_equal(result.outputs[0], want.reshape(result.outputs[0].shape))
+    assert result.metrics["arena_guard"] == "intact"
+    (main, start0, low), (upper, seam, high) = program.arena_regions
+    assert (main, start0, upper) == ("sram", 0, "upper") and low > 0 and high > 0 and seam >= low
+    plan = program.plan
+    assert all(o + b.size <= seam or o >= seam for b, o in zip(plan.buffers, plan.offsets))
+    elf = read_elf_ram(result.metrics["elf"])
+    (a0, n0), (a1, n1) = elf.arenas["model_arena"], elf.arenas["model_arena1"]
+    assert 0x20000000 <= a0 < 0x20000000 + 24 * 1024 and 0x20200000 <= a1 < 0x20200000 + 32 * 1024
+    assert (n0, n1) == (low + 16, high + 16)  # each part and its guard bytes
+    sram, up = result.metrics["ram"]["regions"]
+    layout = program_layout(load_board(board_file), program)
+    assert [u.stack_bytes > 0 for u in layout.uses] == [sram["stack"], up["stack"]]
+    assert sram["reserved_bytes"] <= 24 * 1024 and up["reserved_bytes"] <= 32 * 1024
+    assert up["reserved_bytes"] == n1 + (STACK_BYTES if up["stack"] else 0)
+    assert layout.use("sram").arena_bytes == low and layout.use("upper").arena_bytes == high
+
+
+def test_run_json_reports_all_the_ram(capsys):
+    """`tinyc run --json` on the F405: arena, static data, stack high-water and their sum, per region."""
+    import json
+
+    from tinycompiler.cli import main
+
+    assert main(["run", str(model_path(KWS)), "--board", "netduinoplus2", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    ram = json.loads(out[-1])["ram"]
+    assert "RAM " in "\n".join(out[:-1]) and "by region: sram" in "\n".join(out[:-1])
+    assert ram["used_bytes"] == ram["data_bss_bytes"] + ram["stack_peak_bytes"]
+    assert ram["data_bss_bytes"] == ram["arena_bytes"] + ram["static_bytes"]
+    assert [r["name"] for r in ram["regions"]] == ["sram", "ccm"] and ram["regions"][0]["stack"]
+    assert ram["regions"][0]["reserved_bytes"] == ram["reserved_bytes"] <= 128 * 1024

@@ -61,3 +61,18 @@ def test_chain_needs_two_buffers_at_each_step():
     bufs = [Buffer("a", 400, 0, 0), Buffer("b", 200, 0, 1), Buffer("c", 400, 1, 1)]
     _, offsets = best_placement(bufs)
     assert arena_size(bufs, offsets) == 600
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+@settings(max_examples=60, deadline=None)
+@given(buffers=buffer_sets(), seam=st.integers(1, 256).map(lambda k: 16 * k))  # seams are 16-aligned
+def test_no_buffer_straddles_a_seam(name, buffers, seam):
+    """A seam is where the arena continues in another RAM region: every algorithm keeps each
+    buffer wholly on one side of it, still without overlaps."""
+    offsets = ALGORITHMS[name](buffers, (seam,))
+    assert_no_overlap(buffers, offsets)
+    for b, off in zip(buffers, offsets):
+        assert off + b.size <= seam or off >= seam, (off, b.size, seam)
+    name_best, best = best_placement(buffers, seams=(seam,))
+    assert_no_overlap(buffers, best)
+    assert all(off + b.size <= seam or off >= seam for b, off in zip(buffers, best))

@@ -234,3 +234,20 @@ def test_report_of_a_real_patch_plan():
     root = _parse_html(render_memory_html(r))
     assert any(x.get("class") == "band-patch" for x in root.iter(f"{SVG}rect"))
     assert "--patch auto" not in format_memory_table(r)  # no advice to turn on what is on
+
+
+@pytest.mark.skipif(not HAVE_REGISTRY, reason="board registry not present")
+def test_plan_shows_ram_per_region_of_the_device(capsys):
+    """`tinyc plan --board netduinoplus2`: what the firmware puts in each RAM region, in the table
+    and the JSON, from the same layout the fit check and the linker script use."""
+    from tinycompiler.boards.ram_layout import STACK_BYTES
+
+    model = model_path("tinyengine_mcunet_vww")
+    assert main(["plan", str(model), "--board", "netduinoplus2", "--json"]) == 0
+    out = capsys.readouterr().out
+    regions = json.loads(out.strip().splitlines()[-1])["board"]["ram_regions"]
+    sram, ccm = regions
+    assert (sram["name"], sram["bytes"], sram["arena_bytes"], sram["stack_bytes"]) == ("sram", 131072, 96000, STACK_BYTES)
+    assert sram["free_bytes"] == 131072 - 96000 - sram["static_bytes"] - STACK_BYTES > 0
+    assert (ccm["name"], ccm["arena_bytes"], ccm["stack_bytes"]) == ("ccm", 0, 0)
+    assert "RAM on the device, by region (fits;" in out and "ccm 65,536 B at 0x10000000: not emulated, left empty" in out

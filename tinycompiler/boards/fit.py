@@ -9,7 +9,7 @@ patch-based inference would make the arena fit, and the smallest boards that hol
 
 from __future__ import annotations
 
-from tinycompiler.boards.ram_layout import STACK_BYTES, layout_ram, static_bytes
+from tinycompiler.boards.ram_layout import STACK_BYTES, layout_ram, program_layout, static_bytes
 from tinycompiler.errors import TinyCompilerError
 
 #: flash kept free beside the weights: kernels, model.c, harness, start-up and libc (bytes)
@@ -96,9 +96,11 @@ def check_program_fits(board, program, graph=None, patch: str = "off") -> None:
     """:func:`check_fits` for a generated program (``bundle.program``): numbers, the peak layer,
     and, when SRAM is short, whether ``--patch auto`` would fit (planning ``graph`` again)."""
     layers = len(program.calls)
-    if fits_board(board, program.arena_bytes, program.weight_bytes, layers):
+    layout = program_layout(board, program)  # the arena may be split across regions
+    flash_ok = needs(program.arena_bytes, program.weight_bytes, layers)[1] <= board.flash_bytes
+    if layout.fits and flash_ok:
         return
-    ram_short = not layout_ram(board, program.arena_bytes, static_bytes(layers)).fits
+    ram_short = not layout.fits
     advice, note = patch_advice(board, graph, program, patch) if ram_short else ("", "")
     peak = peak_layer(program)
     check_fits(board, program.arena_bytes, program.weight_bytes, peak=f"{peak}; {note}" if note else peak,

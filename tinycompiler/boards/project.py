@@ -66,10 +66,10 @@ def linker_script(board, program) -> str:
     """The linker script of ``board`` for ``program`` (a generated bundle's program): the real
     memory map from the board file, the stack where :func:`~tinycompiler.boards.ram_layout.layout_ram`
     puts it."""
-    from tinycompiler.boards.ram_layout import STACK_BYTES, layout_ram, static_bytes
+    from tinycompiler.boards.ram_layout import STACK_BYTES, program_layout
     from tinycompiler.codegen.render import render_template
 
-    layout = layout_ram(board, program.arena_bytes, static_bytes(len(program.calls)))
+    layout = program_layout(board, program)
     return render_template("link/cortex_m.ld.j2", board=board, main=board.regions[0],
                            stack_region=layout.stack_region, stack_bytes=STACK_BYTES)
 

@@ -84,22 +84,40 @@ class RamLayout:
         return "; ".join(u.describe() for u in self.uses)
 
 
-def layout_ram(board, arena_bytes: int, static: int, stack: int = STACK_BYTES) -> RamLayout:
+def usable_regions(board) -> list:
+    """The regions something may go into: all of them, but on an emulated board only those its
+    emulator maps."""
+    return [r for r in board.regions if r.emulated or not board.emulated]
+
+
+def layout_ram(board, arena_bytes: int, static: int, stack: int = STACK_BYTES, arena_parts=None) -> RamLayout:
     """Place the arena and static data in ``board``'s main region and the stack where it fits
-    best: the main region when all fits there, else the other region with the most room that
-    holds it. An over-full layout is returned as is (``fits`` False) for the caller to report."""
+    best: the main region when all fits there, else the other region with the most room left
+    that holds it. ``arena_parts`` (region name -> bytes) places an arena split across regions
+    (:func:`tinycompiler.boards.region_plan.plan_for_board`). An over-full layout is returned
+    as is (``fits`` False) for the caller to report."""
     regions = board.regions
     main = regions[0]
-    usable = [r for r in regions if r.emulated or not board.emulated]
+    usable = usable_regions(board)
+    parts = dict(arena_parts) if arena_parts else {main.name: arena_bytes}
 
     def build(stack_home) -> RamLayout:
         uses = [RegionUse(r, unusable=r not in usable) for r in regions]
-        uses[0].arena_bytes, uses[0].static_bytes = arena_bytes, static
+        for u in uses:
+            u.arena_bytes = parts.get(u.region.name, 0)
+        uses[0].static_bytes = static
         next(u for u in uses if u.region is stack_home).stack_bytes = stack
         return RamLayout(uses, stack_home.name)
 
     layout = build(main)
     if layout.fits or len(regions) == 1:
         return layout
-    others = sorted((r for r in usable[1:] if r.bytes >= stack), key=lambda r: -r.bytes)
+    room = {u.region.name: u.free + u.stack_bytes for u in layout.uses}
+    others = sorted((r for r in usable[1:] if room[r.name] >= stack), key=lambda r: -room[r.name])
     return build(others[0]) if others else layout
+
+
+def program_layout(board, program) -> RamLayout:
+    """The layout of a generated program (``bundle.program``), its arena split or not."""
+    parts = {name: size for name, _start, size in program.arena_regions} or None
+    return layout_ram(board, program.arena_bytes, static_bytes(len(program.calls)), arena_parts=parts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def plan_for_codegen(graph, patch="off"):
+def plan_for_codegen(graph, patch="off", seams=()):
     """The memory plan with each op's kernel scratch in the arena, for the graph after the codegen
     passes (PADs folded into their convolutions: :func:`tinycompiler.passes.codegen_graph`).
 
@@ -16,14 +16,21 @@ def plan_for_codegen(graph, patch="off"):
     from tinycompiler.plan.patch import resolve_patch
 
     g = codegen_graph(graph)
-    return plan_memory(g, scratch_bytes, patch=resolve_patch(g, patch, scratch_bytes))
+    return plan_memory(g, scratch_bytes, patch=resolve_patch(g, patch, scratch_bytes), seams=seams)
 
 
-def generate(graph, out_dir, plan=None, patch="off"):
+def generate(graph, out_dir, plan=None, patch="off", region_names=()):
     """Plan (unless ``plan`` is given; with ``patch``, see :func:`plan_for_codegen`), lower and
-    write the bundle for ``graph`` into ``out_dir``."""
+    write the bundle for ``graph`` into ``out_dir``. ``region_names``: the RAM region of each part
+    of a plan split at seams (main region first), naming the linker section of each arena."""
     from tinycompiler.codegen.bundle import write_bundle
     from tinycompiler.codegen.lowering import lower_graph
 
     plan = plan or plan_for_codegen(graph, patch)
-    return write_bundle(lower_graph(plan), out_dir)
+    program = lower_graph(plan)
+    if plan.seams:
+        names = tuple(region_names)
+        if len(names) != len(plan.seams) + 1:
+            raise ValueError("a plan split at seams needs one region name per part")
+        program.arena_regions = [(name, start, size) for name, (start, size) in zip(names, plan.parts())]
+    return write_bundle(program, out_dir)

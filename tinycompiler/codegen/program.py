@@ -48,6 +48,9 @@ class Program:
     inputs: list
     outputs: list
     plan: object = None
+    #: when the arena spans RAM regions: (region name, start offset, bytes) per part, main region
+    #: first; each part is its own array in its region's linker section. Empty: one arena.
+    arena_regions: list = field(default_factory=list)
 
     @property
     def arrays(self) -> list:

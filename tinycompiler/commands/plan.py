@@ -52,6 +52,10 @@ def run(args) -> int:
         tflm = min_arena_bytes(args.model)
     report = build_memory_report(graph, plan, code=estimate_code_bytes(graph, plan), tflm_arena_bytes=tflm,
                                  board=board)
+    if report.fit is not None:
+        from tinycompiler.report.board_fit import device_regions
+
+        device_regions(report.fit, args.board, graph, args.patch)
     print(format_memory_table(report))
     if out is not None:
         from tinycompiler.report.memory_html import render_memory_html

@@ -61,11 +61,13 @@ def build_firmware(graph, board, debug: bool = False, work_dir=None, patch="off"
     from tinycompiler.boards.fit import check_program_fits
     from tinycompiler.boards.platformio import build
     from tinycompiler.boards.project import harness_dirs_for, write_project
+    from tinycompiler.boards.region_plan import plan_for_board
     from tinycompiler.codegen import generate
     from tinycompiler.harness.model_info import model_id
 
     staging = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tinyc-fw-"))
-    bundle = generate(graph, staging / "bundle", patch=patch)
+    plan, regions = plan_for_board(board, graph, patch)  # split across RAM regions when it must be
+    bundle = generate(graph, staging / "bundle", plan=plan, region_names=regions)
     # before any project is written or built: a model too big for the board is refused with numbers
     check_program_fits(board, bundle.program, graph, patch)
     info_dir = staging / "model_info"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
-from tinycompiler.plan.allocators import arena_size, best_placement, lower_bound
+from tinycompiler.plan.allocators import arena_size, best_placement, lower_bound, past_seams
 from tinycompiler.plan.buffers import Buffer, TensorGroups, align_up, group_buffers, group_lifetimes
 from tinycompiler.plan.inplace import merge_inplace
 from tinycompiler.plan.lifetimes import tensor_lifetimes, view_roots
@@ -37,6 +37,18 @@ class MemoryPlan:
     #: the graph this plan was made for (its op indices are the plan's steps): after codegen
     #: passes such as PAD folding, it may differ from the model as loaded
     graph: object = None
+    #: arena offsets where the arena continues in the next RAM region (no buffer straddles one)
+    seams: tuple = ()
+
+    def parts(self) -> list:
+        """(start offset, bytes) of the arena's share in each region, split at the seams: the
+        bytes up to the end of the last buffer before each seam, then the rest."""
+        bounds = [0, *self.seams, None]
+        out = []
+        for lo, hi in zip(bounds, bounds[1:]):
+            ends = [o + b.size for b, o in zip(self.buffers, self.offsets) if o >= lo and (hi is None or o < hi)]
+            out.append((lo, max(ends, default=lo) - lo))
+        return out
 
     def alive_at(self, step: int) -> list:
         """(buffer, offset) pairs alive at ``step``."""
@@ -80,21 +92,24 @@ def collect_buffers(graph, scratch_bytes: Optional[Callable] = None, inplace: bo
 
 
 def plan_memory(graph, scratch_bytes: Optional[Callable] = None, algorithms=None, inplace: bool = True,
-                patch=None) -> MemoryPlan:
+                patch=None, seams=()) -> MemoryPlan:
     """Plan one arena for ``graph``; ``scratch_bytes(op, graph)`` gives each op's scratch (bytes).
 
     Tries every registered placement algorithm (or ``algorithms``) and keeps the smallest arena.
     ``patch`` (a :class:`~tinycompiler.plan.patch.PatchPlan`) plans the stage's per-patch buffers
     (sized for the largest patch, alive only during the stage) instead of its full tensors.
+    ``seams``: arena offsets no buffer may straddle, where the arena continues in another SRAM
+    region (one arena per region, addressed as one offset range).
     """
+    seams = tuple(sorted(seams))
     if patch is not None:
-        return _plan_patched(graph, scratch_bytes, algorithms, inplace, patch)
+        return _plan_patched(graph, scratch_bytes, algorithms, inplace, patch, seams)
     buffers, inplace_ops = collect_buffers(graph, scratch_bytes, inplace)
-    name, offsets = best_placement(buffers, algorithms)
-    return _assemble(graph, buffers, offsets, name, inplace_ops)
+    name, offsets = best_placement(buffers, algorithms, seams)
+    return _assemble(graph, buffers, offsets, name, inplace_ops, seams=seams)
 
 
-def _assemble(graph, buffers, offsets, algorithm, inplace_ops, patch=None) -> MemoryPlan:
+def _assemble(graph, buffers, offsets, algorithm, inplace_ops, patch=None, seams=()) -> MemoryPlan:
     """The MemoryPlan of placed ``buffers``: absolute tensor offsets, scratch, bytes alive per step."""
     tensor_offsets, scratch, special = {}, {}, {}
     for b, off in zip(buffers, offsets):
@@ -120,6 +135,7 @@ def _assemble(graph, buffers, offsets, algorithm, inplace_ops, patch=None) -> Me
         patch=None if patch is None else replace(patch, peak_bytes=arena),
         patch_buffers=special,
         graph=graph,
+        seams=tuple(seams),
     )
 
 
@@ -179,7 +195,7 @@ def _split_dead_tails(graph, buffers) -> tuple:
     return out, tails
 
 
-def _place_with_tails(buffers, tails, order) -> list:
+def _place_with_tails(buffers, tails, order, seams=()) -> list:
     """Place buffers in ``order`` at the lowest offset free of every conflicting placed buffer; a
     head and its tail are placed together, the tail right after the head."""
     offsets = [None] * len(buffers)
@@ -199,7 +215,10 @@ def _place_with_tails(buffers, tails, order) -> list:
         for j in placed:
             for _, delta in parts:
                 cands.add(align_up(offsets[j] + buffers[j].size) - delta)
+        cands.update(seam - delta for seam in seams for _, delta in parts)
         for off in sorted(c for c in cands if c >= 0):
+            if any(past_seams(off + delta, buffers[k].size, seams) != off + delta for k, delta in parts):
+                continue
             if all(fits(k, off + delta) for k, delta in parts):
                 for k, delta in parts:
                     offsets[k] = off + delta
@@ -208,7 +227,7 @@ def _place_with_tails(buffers, tails, order) -> list:
     return offsets
 
 
-def _tail_placement(buffers, tails) -> tuple:
+def _tail_placement(buffers, tails, seams=()) -> tuple:
     """(name, offsets) of the best of a few greedy orders, heads weighed with their tails."""
     size = [b.size + (buffers[tails[i]].size if i in tails else 0) for i, b in enumerate(buffers)]
     idx = range(len(buffers))
@@ -219,17 +238,17 @@ def _tail_placement(buffers, tails) -> tuple:
     }
     best = None
     for name, order in orders.items():
-        offsets = _place_with_tails(buffers, tails, order)
+        offsets = _place_with_tails(buffers, tails, order, seams)
         total = arena_size(buffers, offsets)
         if best is None or total < best[0]:
             best = (total, name, offsets)
     return best[1], best[2]
 
 
-def _plan_patched(graph, scratch_bytes, algorithms, inplace, patch) -> MemoryPlan:
+def _plan_patched(graph, scratch_bytes, algorithms, inplace, patch, seams=()) -> MemoryPlan:
     buffers, inplace_ops, tails = patch_buffers(graph, patch, scratch_bytes, inplace)
     if tails:
-        name, offsets = _tail_placement(buffers, tails)
+        name, offsets = _tail_placement(buffers, tails, seams)
     else:
-        name, offsets = best_placement(buffers, algorithms)
-    return _assemble(graph, buffers, offsets, name, inplace_ops, patch)
+        name, offsets = best_placement(buffers, algorithms, seams)
+    return _assemble(graph, buffers, offsets, name, inplace_ops, patch, seams)

@@ -27,6 +27,10 @@ class Fit:
     peak_layer: int
     peak_op: str
     larger_boards: list = field(default_factory=list)
+    #: the harness firmware's RAM per region (``tinycompiler.boards.ram_layout``): describe() lines
+    #: and JSON rows; empty when the board registry is not available
+    region_lines: list = field(default_factory=list)
+    regions: list = field(default_factory=list)
 
     @property
     def fits_sram(self) -> bool:
@@ -110,8 +114,8 @@ def fit_lines(fit: Fit, patch_on: bool) -> list:
     flash = f"flash {fit.flash_needed:,} of {b.flash_bytes:,} B"
     if fit.fits:
         return [head + f"fits: {sram} ({b.sram_bytes - fit.sram_needed:,} B free), "
-                f"{flash} ({b.flash_bytes - fit.flash_needed:,} B free)"]
-    lines = [head + "DOES NOT FIT"]
+                f"{flash} ({b.flash_bytes - fit.flash_needed:,} B free)"] + fit.region_lines
+    lines = [head + "DOES NOT FIT"] + fit.region_lines
     if not fit.fits_sram:
         lines.append(f"  SRAM: needs {fit.sram_needed:,} B, has {b.sram_bytes:,} B, short by "
                      f"{fit.sram_short_bytes:,} B; the peak is set by op {fit.peak_layer} {fit.peak_op}")
@@ -127,3 +131,23 @@ def fit_lines(fit: Fit, patch_on: bool) -> list:
         helps.append("a larger board (see tinyc boards)")
     lines.append("  would help: " + "; or ".join(helps))
     return lines
+
+
+def device_regions(fit: Fit, board_id: str, graph, patch: str = "off") -> None:
+    """Fill ``fit.region_lines``/``fit.regions`` with what the harness firmware would put in each
+    RAM region of ``board_id`` (the arena split across regions when the main one is too small,
+    the harness data, the stack), planned as ``tinyc run`` plans it."""
+    from tinycompiler.boards.ram_layout import layout_ram, static_bytes
+    from tinycompiler.boards.region_plan import plan_for_board
+    from tinycompiler.codegen.lowering import lower_graph
+
+    board = _registry().load_board(board_id)
+    plan, names = plan_for_board(board, graph, patch)
+    parts = {name: size for name, (_, size) in zip(names, plan.parts())} if names else None
+    layout = layout_ram(board, plan.arena_bytes, static_bytes(len(lower_graph(plan).calls)), arena_parts=parts)
+    what = "fits" if layout.fits else "does not fit"
+    fit.region_lines = [f"  RAM on the device, by region ({what}; the arena, the harness's data and a 4 KB stack):"]
+    fit.region_lines += [f"    {u.describe()}" for u in layout.uses]
+    fit.regions = [{"name": u.region.name, "origin": u.region.origin, "bytes": u.region.bytes,
+                    "arena_bytes": u.arena_bytes, "static_bytes": u.static_bytes, "stack_bytes": u.stack_bytes,
+                    "free_bytes": u.free} for u in layout.uses]

@@ -28,7 +28,8 @@ def _board(fit):
     return {"id": b.id, "sram_bytes": b.sram_bytes, "flash_bytes": b.flash_bytes, "fits": fit.fits,
             "fits_sram": fit.fits_sram, "fits_flash": fit.fits_flash, "sram_needed_bytes": fit.sram_needed,
             "flash_needed_bytes": fit.flash_needed, "sram_short_bytes": fit.sram_short_bytes,
-            "flash_short_bytes": fit.flash_short_bytes, "larger_boards": fit.larger_boards}
+            "flash_short_bytes": fit.flash_short_bytes, "larger_boards": fit.larger_boards,
+            "ram_regions": fit.regions}
 
 
 def memory_json(r) -> dict:
