@@ -124,3 +124,29 @@ def test_garbage_and_damaged_frames_never_run_a_wrong_input(kws_device):
     again = client.infer(layers=False)
     assert again.outputs == good.outputs and again.status == 0
     assert client.channel.resends >= 1
+
+
+def test_mlperf_text_commands_on_the_stm32f405_port():
+    """The same text protocol through the STM32F405's USART1 port (netduinoplus2): load an input
+    the runner's way, infer, and the results are TFLM's."""
+    graph = load_model(model_path(KWS))
+    board = load_board("netduinoplus2")
+    fw = build_firmware(graph, board)
+    x = np.random.default_rng(9).integers(-128, 128, (1, 49, 10, 1), dtype=np.int8)
+    raw = x.tobytes()
+    with start(board, fw.elf, serial="pty") as session, DeviceClient(session.url, timeout=2.0) as client:
+        client.wait_ready(timeout=5.0)
+        assert client.text("profile")[1] == f"m-model-[{graph.name}]"
+        assert client.text(f"db load {len(raw)}") == [f"m-[Expecting {len(raw)} bytes]"]
+        replies = []
+        for i in range(0, len(raw), 31):
+            replies += client.text("db " + raw[i:i + 31].hex())
+        assert replies == ["m-load-done"]
+        lines = client.text("infer 1 0")
+        assert lines[5] == "m-infer-done"
+        got = np.array([float(v) for v in re.fullmatch(r"m-results-\[(.*)\]", lines[6]).group(1).split(",")])
+        assert client.hello().counter == "timer"  # TIM2 under QEMU (DWT does not count there)
+    out = run_tflm(model_path(KWS), [x], preserve_all=False).outputs[0].reshape(-1)
+    io = fw.bundle.program.outputs[0]
+    expected = np.float32(io.scale) * (out.astype(np.float32) - np.float32(io.zero_point))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1.5e-6)
