@@ -201,3 +201,14 @@ def test_compile_with_the_serial_harness_builds(tmp_path, capsys):
     assert (tmp_path / "p" / "src" / "tc_model_info.h").is_file()
     assert not list((tmp_path / "p" / "src").glob("*.j2"))
     assert result["firmware_ram_bytes"] >= result["arena_bytes"] and Path(result["elf"]).is_file()
+
+
+@needs_toolchain
+def test_compile_build_with_a_relative_output_folder(tmp_path, capsys, monkeypatch):
+    """`-o build/fw --build` from the user's folder: PlatformIO runs inside the project, so the
+    project path it is given must not be relative to where the user stands."""
+    monkeypatch.chdir(tmp_path)
+    model = model_path("tflm_hello_world_int8")
+    assert main(["compile", str(model), "--board", "mps2-an386", "-o", "build/fw", "--build", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert Path(result["elf"]).is_file() and (tmp_path / "build" / "fw" / "platformio.ini").is_file()

@@ -202,6 +202,7 @@ def test_an_arena_too_big_for_the_main_region_is_split_across_two(tmp_path):
     (a0, n0), (a1, n1) = elf.arenas["model_arena"], elf.arenas["model_arena1"]
     assert 0x20000000 <= a0 < 0x20000000 + 24 * 1024 and 0x20200000 <= a1 < 0x20200000 + 32 * 1024
     assert (n0, n1) == (low + 16, high + 16)  # each part and its guard bytes
+    assert result.metrics["ram"]["arena_bytes"] == low + high  # the parts, not the span up to the seam
     sram, up = result.metrics["ram"]["regions"]
     layout = program_layout(load_board(board_file), program)
     assert [u.stack_bytes > 0 for u in layout.uses] == [sram["stack"], up["stack"]]

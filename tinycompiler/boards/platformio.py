@@ -183,7 +183,7 @@ def run_pio(args: list, project_dir: Path, timeout: float = BUILD_TIMEOUT_S) -> 
 
 def build(project_dir, board, timeout: float = BUILD_TIMEOUT_S) -> BuildResult:
     """``pio run`` the project's default env for ``board``; the ELF and its flash/RAM bytes."""
-    project_dir = Path(project_dir)
+    project_dir = Path(project_dir).resolve()  # pio runs with the project as its cwd: a relative -d would not resolve
     if shutil.which("arm-none-eabi-gcc") is None and board.emulated:
         raise TinyCompilerError("arm-none-eabi-gcc is not on PATH; install gcc-arm-none-eabi (make toolchain)")
     from tinycompiler.progress import task

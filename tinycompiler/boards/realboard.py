@@ -57,6 +57,7 @@ def upload(project_dir, board, upload_port: str = None, timeout: float = UPLOAD_
         raise TinyCompilerError(f"board {board.id} is emulated: there is nothing to flash; boot it with QEMU "
                                 f"(tinycompiler.boards.qemu.start)")
     validate_project(project_dir, board)
+    project_dir = Path(project_dir).resolve()  # pio runs with the project as its cwd
     args = ["run", "-d", str(project_dir), "-e", board.env_name, "-t", "upload"]
     if upload_port:
         args += ["--upload-port", upload_port]

@@ -214,7 +214,10 @@ class BoardTarget:
                     "reserved_bytes": elf.bytes_in(r.origin, r.bytes),
                     "stack": bool(elf.stack_bytes) and r.origin < elf.stack_top <= r.origin + r.bytes}
                    for r in self.board.regions]
-        return {"arena_bytes": fw.bundle.program.arena_bytes, "static_bytes": elf.static_bytes,
+        program = fw.bundle.program
+        # a split arena's parts, not the offset range they span (which includes the gap up to the seam)
+        arena = sum(size for _, _, size in program.arena_regions) or program.arena_bytes
+        return {"arena_bytes": arena, "static_bytes": elf.static_bytes,
                 "data_bss_bytes": elf.data_bss_bytes, "stack_reserved_bytes": elf.stack_bytes or region,
                 "stack_peak_bytes": peak if region else None,
                 "used_bytes": used if region else None,
