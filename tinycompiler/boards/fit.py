@@ -9,24 +9,23 @@ patch-based inference would make the arena fit, and the smallest boards that hol
 
 from __future__ import annotations
 
-from tinycompiler.boards.ram_layout import STACK_BYTES, layout_ram, program_layout, static_bytes
+from tinycompiler.boards.ram_layout import layout_ram, program_layout, static_bytes
 from tinycompiler.errors import TinyCompilerError
 
 #: flash kept free beside the weights: kernels, model.c, harness, start-up and libc (bytes)
 FLASH_RESERVE_BYTES = 64 * 1024
 
 
-def needs(arena_bytes: int, weight_bytes: int, layers: int = 1) -> tuple:
-    """(RAM bytes, flash bytes) a model needs on a board: the arena plus the harness's static
-    data (:func:`~tinycompiler.boards.ram_layout.static_bytes`) and the stack; the weights plus
-    the code reserve."""
-    return arena_bytes + static_bytes(layers) + STACK_BYTES, weight_bytes + FLASH_RESERVE_BYTES
+def flash_needed(weight_bytes: int) -> int:
+    """Flash a model needs on a board (bytes): its weights plus the code reserve. (Its RAM is a
+    layout over the board's regions: :func:`~tinycompiler.boards.ram_layout.layout_ram`.)"""
+    return weight_bytes + FLASH_RESERVE_BYTES
 
 
 def fits_board(board, arena_bytes: int, weight_bytes: int, layers: int = 1) -> bool:
     """Whether the model fits every RAM region of ``board`` (see ram_layout) and its flash."""
     layout = layout_ram(board, arena_bytes, static_bytes(layers))
-    return layout.fits and needs(arena_bytes, weight_bytes, layers)[1] <= board.flash_bytes
+    return layout.fits and flash_needed(weight_bytes) <= board.flash_bytes
 
 
 def boards_that_fit(arena_bytes: int, weight_bytes: int, layers: int = 1) -> list:
@@ -38,13 +37,13 @@ def boards_that_fit(arena_bytes: int, weight_bytes: int, layers: int = 1) -> lis
 
 
 def check_fits(board, arena_bytes: int, weight_bytes: int, peak: str = "", patch_advice: str = "",
-               layers: int = 1) -> None:
+               layers: int = 1, layout=None) -> None:
     """Raise TinyCompilerError if the arena, static data and stack do not fit ``board``'s RAM
     regions or the weights (+ reserve) its flash; the message gives bytes per region and by how
     much each misses, ``peak`` (the layer that sets the arena), ``patch_advice`` and boards that
-    would do."""
-    layout = layout_ram(board, arena_bytes, static_bytes(layers))
-    flash = needs(arena_bytes, weight_bytes, layers)[1]
+    would do. ``layout``: the RAM layout already made (e.g. of a split arena), else one arena."""
+    layout = layout or layout_ram(board, arena_bytes, static_bytes(layers))
+    flash = flash_needed(weight_bytes)
     over = []
     if not layout.fits:
         over.append(f"RAM: {layout.describe()}" + (f"; the arena peaks at {peak}" if peak else ""))
@@ -97,11 +96,10 @@ def check_program_fits(board, program, graph=None, patch: str = "off") -> None:
     and, when SRAM is short, whether ``--patch auto`` would fit (planning ``graph`` again)."""
     layers = len(program.calls)
     layout = program_layout(board, program)  # the arena may be split across regions
-    flash_ok = needs(program.arena_bytes, program.weight_bytes, layers)[1] <= board.flash_bytes
-    if layout.fits and flash_ok:
+    if layout.fits and flash_needed(program.weight_bytes) <= board.flash_bytes:
         return
     ram_short = not layout.fits
     advice, note = patch_advice(board, graph, program, patch) if ram_short else ("", "")
     peak = peak_layer(program)
     check_fits(board, program.arena_bytes, program.weight_bytes, peak=f"{peak}; {note}" if note else peak,
-               patch_advice=advice, layers=layers)
+               patch_advice=advice, layers=layers, layout=layout)

@@ -165,11 +165,15 @@ def write_project(board, bundle, out_dir, harness_dirs, opt: str = "O2", debug: 
 
 
 def harness_dirs_for(board) -> list:
-    """The harness directories of ``board``: ``boards/harness`` and ``boards/ports/<port>``; a clear
-    error if either is missing in this checkout."""
+    """The harness directories of ``board``: ``boards/harness``, ``boards/ports/<port>`` and, for
+    a board of a local dev-platform, the port functions all its boards share (its ``port/``
+    folder: reset, the stack of the linker script it renders); a clear error if one is missing."""
     from tinycompiler.resources import BOARDS
 
     dirs = [BOARDS / "harness", BOARDS / "ports" / board.port]
+    local = board.platformio.local_platform_dir
+    if local is not None and (local / "port").is_dir():
+        dirs.append(local / "port")
     missing = [str(d) for d in dirs if not d.is_dir()]
     if missing:
         raise TinyCompilerError(f"board {board.id} needs the firmware harness in {', '.join(missing)}, "

@@ -117,6 +117,13 @@ def layout_ram(board, arena_bytes: int, static: int, stack: int = STACK_BYTES, a
     return build(others[0]) if others else layout
 
 
+def plan_layout(board, plan, region_names=(), calls: int = 1) -> RamLayout:
+    """The layout of a memory plan with ``calls`` kernel calls: one arena, or, when the plan is
+    split at seams, its parts in the regions ``region_names`` (main first)."""
+    parts = {name: size for name, (_start, size) in zip(region_names, plan.parts())} if plan.seams else None
+    return layout_ram(board, plan.arena_bytes, static_bytes(calls), arena_parts=parts)
+
+
 def program_layout(board, program) -> RamLayout:
     """The layout of a generated program (``bundle.program``), its arena split or not."""
     parts = {name: size for name, _start, size in program.arena_regions} or None

@@ -10,26 +10,30 @@ only when the plain plan does not fit, since a split costs a second arena's alig
 
 from __future__ import annotations
 
-from tinycompiler.boards.ram_layout import STACK_BYTES, layout_ram, static_bytes, usable_regions
+from tinycompiler.boards.ram_layout import STACK_BYTES, layout_ram, plan_layout, static_bytes, usable_regions
 
 
-def _calls(plan) -> int:
+def kernel_calls(plan) -> int:
+    """Kernel calls of the program ``plan`` lowers to (each has a tick counter in the harness)."""
     from tinycompiler.codegen.lowering import lower_graph
 
     return len(lower_graph(plan).calls)
 
 
 def plan_for_board(board, graph, patch="off") -> tuple:
-    """(plan, region names): the model's plan for ``board`` and, when the arena is split across
-    regions, the region of each part (main first); ``()`` for one arena. When nothing fits, the
-    plain plan is returned for the fit check to refuse with its numbers."""
+    """(plan, region names, kernel calls): the model's plan for ``board``; when the arena is
+    split across regions, the region of each part (main first), else ``()``. When nothing
+    fits, the plain plan is returned for the fit check to refuse with its numbers."""
     from tinycompiler.codegen import plan_for_codegen
 
     plan = plan_for_codegen(graph, patch)
-    static = static_bytes(_calls(plan))
+    calls = kernel_calls(plan)
+    static = static_bytes(calls)
     usable = usable_regions(board)
     if layout_ram(board, plan.arena_bytes, static).fits or len(usable) < 2:
-        return plan, ()
+        return plan, (), calls
+    # the patch search is done: every split plan keeps the stage it chose
+    stage = plan.patch if plan.patch is not None else "off"
     main = usable[0]
     for second in sorted(usable[1:], key=lambda r: -r.bytes):
         # the stack in the second region first: that leaves the main region to the arena
@@ -38,11 +42,10 @@ def plan_for_board(board, graph, patch="off") -> tuple:
             room = second.bytes - (STACK_BYTES if stack_home is second else 0)
             if seam <= 0 or room <= 0:
                 continue
-            split = plan_for_codegen(graph, patch, seams=(seam,))
-            (_, low), (_, high) = split.parts()
-            if high == 0:  # everything below the seam after all: no second arena needed
+            split = plan_for_codegen(graph, stage, seams=(seam,))
+            if split.parts()[-1][1] == 0:  # everything below the seam after all: no second arena
                 continue
-            parts = {main.name: low, second.name: high}
-            if layout_ram(board, split.arena_bytes, static, arena_parts=parts).fits:
-                return split, (main.name, second.name)
-    return plan, ()
+            names = (main.name, second.name)
+            if plan_layout(board, split, names, calls).fits:
+                return split, names, calls
+    return plan, (), calls

@@ -80,7 +80,7 @@ def _regions_json(layout) -> list:
 
 
 def _compile_project(graph, args) -> int:
-    from tinycompiler.boards.fit import check_program_fits, needs
+    from tinycompiler.boards.fit import check_program_fits, flash_needed
     from tinycompiler.boards.ram_layout import program_layout
     from tinycompiler.boards.region_plan import plan_for_board
     from tinycompiler.boards.project import harness_dirs_for, write_project
@@ -90,14 +90,14 @@ def _compile_project(graph, args) -> int:
     harness = args.harness or harness_dirs_for(board)
     with tempfile.TemporaryDirectory(prefix="tinyc-bundle-") as tmp:
         # generated aside first: a model that does not fit leaves no half-written project behind
-        plan, regions = plan_for_board(board, graph, args.patch)  # split across RAM regions when it must be
+        plan, regions, _ = plan_for_board(board, graph, args.patch)  # split across RAM regions when it must be
         bundle = generate(graph, Path(tmp) / "model", plan=plan, region_names=regions)
         program = bundle.program
         check_program_fits(board, program, graph, args.patch)
         files, flags = _harness_extras(board, bundle) if not args.harness else ({}, [])
         project = write_project(board, bundle, args.output, harness, opt=args.opt, debug=args.debug,
                                 extra_build_flags=flags, extra_src_files=files)
-    flash = needs(program.arena_bytes, program.weight_bytes, len(program.calls))[1]
+    flash = flash_needed(program.weight_bytes)
     layout = program_layout(board, program)
     print(f"wrote PlatformIO project {project} (env {board.env_name}, {board.title})")
     print(f"RAM: {layout.describe()}")

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from tinycompiler.harness.model_info import write_model_info
@@ -33,6 +34,14 @@ class Firmware:
     ram_bytes: int
     model_id: int
     debug: bool
+
+    @cached_property
+    def elf_ram(self):
+        """The ELF's RAM sections, arena symbols and stack reservation (:mod:`~tinycompiler.boards.elf_ram`),
+        read once per firmware."""
+        from tinycompiler.boards.elf_ram import read_elf_ram
+
+        return read_elf_ram(self.elf)
 
 
 def cache_root() -> Path:
@@ -66,7 +75,7 @@ def build_firmware(graph, board, debug: bool = False, work_dir=None, patch="off"
     from tinycompiler.harness.model_info import model_id
 
     staging = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tinyc-fw-"))
-    plan, regions = plan_for_board(board, graph, patch)  # split across RAM regions when it must be
+    plan, regions, _ = plan_for_board(board, graph, patch)  # split across RAM regions when it must be
     bundle = generate(graph, staging / "bundle", plan=plan, region_names=regions)
     # before any project is written or built: a model too big for the board is refused with numbers
     check_program_fits(board, bundle.program, graph, patch)

@@ -137,14 +137,11 @@ def device_regions(fit: Fit, board_id: str, graph, patch: str = "off") -> None:
     """Fill ``fit.region_lines``/``fit.regions`` with what the harness firmware would put in each
     RAM region of ``board_id`` (the arena split across regions when the main one is too small,
     the harness data, the stack), planned as ``tinyc run`` plans it."""
-    from tinycompiler.boards.ram_layout import layout_ram, static_bytes
+    from tinycompiler.boards.ram_layout import plan_layout
     from tinycompiler.boards.region_plan import plan_for_board
-    from tinycompiler.codegen.lowering import lower_graph
 
     board = _registry().load_board(board_id)
-    plan, names = plan_for_board(board, graph, patch)
-    parts = {name: size for name, (_, size) in zip(names, plan.parts())} if names else None
-    layout = layout_ram(board, plan.arena_bytes, static_bytes(len(lower_graph(plan).calls)), arena_parts=parts)
+    layout = plan_layout(board, *plan_for_board(board, graph, patch))
     what = "fits" if layout.fits else "does not fit"
     fit.region_lines = [f"  RAM on the device, by region ({what}; the arena, the harness's data and a 4 KB stack):"]
     fit.region_lines += [f"    {u.describe()}" for u in layout.uses]

@@ -19,6 +19,6 @@ def _total(ram: dict) -> str:
     parts = f"arena {ram['arena_bytes']:,} B + static {ram['static_bytes']:,} B"
     if ram.get("stack_peak_bytes") is None:
         return (f"RAM {ram['reserved_bytes']:,} B reserved of {ram['board_sram_bytes']:,} B: {parts} + stack "
-                f"{ram['stack_reserved_bytes']:,} B reserved (not measured on this port)")
+                f"{ram['stack_reserved_bytes']:,} B reserved (not measured: {ram['note']})")
     return (f"RAM {ram['used_bytes']:,} B used of {ram['board_sram_bytes']:,} B: {parts} + stack "
             f"{ram['stack_peak_bytes']:,} B (measured peak, of {ram['stack_reserved_bytes']:,} B reserved)")

@@ -186,7 +186,8 @@ class BoardTarget:
                 else:
                     client.set_input(data)
                     result = client.infer(layers=self.collect_layers)
-                stack = client.stats()  # the stack's high-water mark, this inference included
+                # the stack's high-water mark, this inference included; not in accuracy-only runs
+                stack = client.stats() if self.collect_layers else None
                 break
             except LinkError as e:
                 self._drop_client()
@@ -200,16 +201,15 @@ class BoardTarget:
             self.client.close()
             self.client = None
 
-    def ram(self, stack: tuple) -> dict:
+    def ram(self, stack) -> dict:
         """All the RAM the device uses (bytes): the planned arena, ``.data`` + ``.bss`` beside it
         (from the ELF), and the stack, reserved (linker script) and at most used (measured on the
-        device by stack painting: ``stack`` = (region bytes, peak bytes) from STATS)."""
-        from tinycompiler.boards.elf_ram import read_elf_ram
-
+        device by stack painting: ``stack`` = (region bytes, peak bytes) from STATS; None when
+        not read on this run)."""
         fw = self._firmware
-        elf = read_elf_ram(fw.elf)
-        region, peak = stack
-        used = elf.data_bss_bytes + peak
+        elf = fw.elf_ram
+        region, peak = stack or (0, 0)
+        measured = bool(region)
         regions = [{"name": r.name, "origin": r.origin, "bytes": r.bytes, "dma": r.dma,
                     "reserved_bytes": elf.bytes_in(r.origin, r.bytes),
                     "stack": bool(elf.stack_bytes) and r.origin < elf.stack_top <= r.origin + r.bytes}
@@ -217,16 +217,20 @@ class BoardTarget:
         program = fw.bundle.program
         # a split arena's parts, not the offset range they span (which includes the gap up to the seam)
         arena = sum(size for _, _, size in program.arena_regions) or program.arena_bytes
+        if measured:
+            note = "used = .data + .bss (arena included) + the stack's measured high-water mark"
+        elif stack is None:
+            note = "the stack was not read on this run (accuracy only)"
+        else:
+            note = "this port cannot tell where its stack is: stack not measured"
         return {"arena_bytes": arena, "static_bytes": elf.static_bytes,
                 "data_bss_bytes": elf.data_bss_bytes, "stack_reserved_bytes": elf.stack_bytes or region,
-                "stack_peak_bytes": peak if region else None,
-                "used_bytes": used if region else None,
+                "stack_peak_bytes": peak if measured else None,
+                "used_bytes": elf.data_bss_bytes + peak if measured else None,
                 "reserved_bytes": elf.data_bss_bytes + (elf.stack_bytes or region),
-                "board_sram_bytes": self.board.sram_bytes, "regions": regions,
-                "note": "used = .data + .bss (arena included) + the stack's measured high-water mark"
-                        if region else "this port cannot tell where its stack is: stack not measured"}
+                "board_sram_bytes": self.board.sram_bytes, "regions": regions, "note": note}
 
-    def _result(self, result, stack=(0, 0)) -> RunResult:
+    def _result(self, result, stack=None) -> RunResult:
         fw = self._firmware
         program = fw.bundle.program
         if result.status == -1:

@@ -4,7 +4,8 @@
  * counter TC_MPS2_SYSCOUNTER_CNTCR starts). Their addresses and the timer clock come from the
  * board file's cflags (TC_MPS2_UART0_BASE, TC_MPS2_TIMER0_BASE, TC_MPS2_TICK_HZ; the AN505 and
  * AN547 use the Secure aliases at 0x5xxxxxxx, since they boot Secure), the preload window from
- * its [qemu] table.
+ * its [qemu] table. tc_port_reset and tc_port_stack_region are the dev-platform's
+ * (boards/platforms/cortex-m/port/tc_port_cortex_m.c), shared with every board it builds.
  *
  * Under QEMU with `-icount shift=7,align=off,sleep=off` one instruction advances the 25 MHz
  * timer by exactly 3.2 ticks, so the host turns tick counts into exact instruction counts
@@ -35,8 +36,6 @@
 #define TIMER_CTRL (*(volatile uint32_t *)(TIMER0_BASE + 0x0u))
 #define TIMER_VALUE (*(volatile uint32_t *)(TIMER0_BASE + 0x4u)) /* counts down */
 #define TIMER_RELOAD (*(volatile uint32_t *)(TIMER0_BASE + 0x8u))
-
-#define SCB_AIRCR (*(volatile uint32_t *)0xE000ED0Cu)
 
 /* The preload window (MPS2 PSRAM, 16 MiB at 0x21000000, from the board file's [qemu] table): the
  * host may place inputs there with QEMU's `-device loader,...,force-raw=on`, a little-endian u32
@@ -94,15 +93,6 @@ uint32_t tc_port_counter_kind(void)
     return TC_COUNTER_TIMER;
 }
 
-void tc_port_reset(void)
-{
-    __asm volatile("dsb" ::: "memory");
-    SCB_AIRCR = (0x5FAu << 16) | (1u << 2); /* VECTKEY | SYSRESETREQ */
-    __asm volatile("dsb" ::: "memory");
-    for (;;) {
-    }
-}
-
 const uint8_t *tc_port_preload(uint32_t *bytes)
 {
 #if defined(TC_PRELOAD_BASE) && defined(TC_PRELOAD_BYTES)
@@ -114,14 +104,6 @@ const uint8_t *tc_port_preload(uint32_t *bytes)
     *bytes = 0u;
     return (const uint8_t *)0;
 #endif
-}
-
-int tc_port_stack_region(uintptr_t *lo, uintptr_t *hi)
-{
-    extern uint32_t __stack_limit, __stack_top; /* the linker script's */
-    *lo = (uintptr_t)&__stack_limit;
-    *hi = (uintptr_t)&__stack_top;
-    return 1;
 }
 
 /* The dev-platform's start-up calls main(); the harness never returns. */

@@ -6,7 +6,9 @@
  *   wire a 3.3 V USB-serial adapter there (on the STM32F4-Discovery the ST-LINK has no VCP).
  * - Counter: DWT->CYCCNT (core cycles) when it runs, as on every real Cortex-M4; QEMU does not
  *   implement it (it reads 0), so there the port falls back to TIM2, prescaled so that one tick is
- *   128 ns of virtual time: exactly one instruction at `-icount shift=7` (board data). */
+ *   128 ns of virtual time: exactly one instruction at `-icount shift=7` (board data).
+ * tc_port_reset and tc_port_stack_region come from the dev-platform
+ * (boards/platforms/cortex-m/port/tc_port_cortex_m.c). */
 #include <stdint.h>
 
 #include "tc_harness.h"
@@ -35,8 +37,6 @@
 #define DEMCR REG(0xE000EDFCu)
 #define DWT_CTRL REG(0xE0001000u)
 #define DWT_CYCCNT REG(0xE0001004u)
-
-#define SCB_AIRCR REG(0xE000ED0Cu)
 
 #ifndef TC_STM32F4_HSI_HZ
 #define TC_STM32F4_HSI_HZ 16000000u
@@ -105,27 +105,10 @@ uint32_t tc_port_counter_kind(void)
     return use_dwt ? TC_COUNTER_CYCLES : TC_COUNTER_TIMER;
 }
 
-void tc_port_reset(void)
-{
-    __asm volatile("dsb" ::: "memory");
-    SCB_AIRCR = (0x5FAu << 16) | (1u << 2); /* VECTKEY | SYSRESETREQ */
-    __asm volatile("dsb" ::: "memory");
-    for (;;) {
-    }
-}
-
 const uint8_t *tc_port_preload(uint32_t *bytes)
 {
     *bytes = 0u; /* no spare memory to preload inputs into: they cross the serial link */
     return (const uint8_t *)0;
-}
-
-int tc_port_stack_region(uintptr_t *lo, uintptr_t *hi)
-{
-    extern uint32_t __stack_limit, __stack_top; /* the generated linker script's */
-    *lo = (uintptr_t)&__stack_limit;
-    *hi = (uintptr_t)&__stack_top;
-    return 1;
 }
 
 /* The dev-platform's start-up calls main(); the harness never returns. */
