@@ -59,8 +59,8 @@ def test_preloaded_samples_are_not_uploaded_and_others_still_are(monkeypatch):
     samples = [random_inputs(graph, s) for s in range(4)]
     uploads = []
     real_set_input = DeviceClient.set_input
-    monkeypatch.setattr(DeviceClient, "set_input", lambda self, data: (uploads.append(len(data)),
-                                                                       real_set_input(self, data))[1])
+    monkeypatch.setattr(DeviceClient, "set_input", lambda self, data, stored=None: (
+        uploads.append(len(data)), real_set_input(self, data, stored))[1])
     target = get_target("mps2-an386")
     try:
         assert target.preload(graph, samples[:3]) == 3

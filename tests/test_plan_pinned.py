@@ -22,7 +22,7 @@ PINNED_ARENA_BYTES = {
     "tflm_hello_world_int8": 32,
     "tflm_micro_speech_int8": 4_172,
     "tflm_person_detect_mobilenetv1_96_int8": 54_508,
-    "tinyengine_mcunet_vww": 96_000,
+    "tinyengine_mcunet_vww": 89_616,  # was 96,000 while its float input was stored as float
 }
 
 

@@ -254,6 +254,19 @@ def _dequantize(rng):
     return g, [xv], ((xv.astype(np.float32) - 3) * np.float32(0.05)).astype(np.float32)
 
 
+def _tanh(rng):
+    """TANH runs on float32 only, in a float tail after a DEQUANTIZE."""
+    g = Graph.empty("tanh")
+    x = g.add_tensor("x", (1, 8), "int8", q(0.05, 3))
+    f = g.add_tensor("f", (1, 8), "float32")
+    y = g.add_tensor("y", (1, 8), "float32")
+    g.add_op("DEQUANTIZE", [x.index], [f.index])
+    g.add_op("TANH", [f.index], [y.index])
+    g.inputs, g.outputs = [x.index], [y.index]
+    xv = rand_int8(rng, x.shape)
+    return g, [xv], np.tanh((xv.astype(np.float64) - 3) * 0.05).astype(np.float32)
+
+
 BUILDERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
@@ -277,6 +290,7 @@ BUILDERS = {
     "RESIZE_NEAREST_NEIGHBOR": _resize_nn,
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,
+    "TANH": _tanh,
 }
 
 
@@ -379,7 +393,8 @@ def test_builtin_options_written():
 
     for kind in SUPPORTED_OPS:
         graph, _, _ = BUILDERS[kind](np.random.default_rng(6))
-        op = _model(write_tflite(graph)).Subgraphs(0).Operators(0)
+        ops = _model(write_tflite(graph)).Subgraphs(0)
+        op = ops.Operators(ops.OperatorsLength() - 1)  # the op under test is the last (TANH's follows a DEQUANTIZE)
         want = opcodes.OP_OPTIONS[kind]
         assert op.BuiltinOptionsType() == opcodes.BUILTIN_OPTIONS_CODES[want or "NONE"], kind
 

@@ -17,13 +17,23 @@ def input_specs(graph) -> list:
 
 
 def check_inputs(graph, arrays) -> list:
-    """Validate arrays against the graph inputs; reshape when only the batch-1 dims differ."""
+    """Validate arrays against the graph inputs; reshape when only the batch-1 dims differ.
+
+    For an int8 input that stands for a float32 one of the model file (``--io int8``), a float32
+    array is accepted and quantized exactly as the dropped QUANTIZE (TFLM's) would have.
+    """
+    from tinycompiler.reference.quantize import affine_quantize
+
     specs = input_specs(graph)
     if len(arrays) != len(specs):
         raise TinyCompilerError(f"the model has {len(specs)} input(s), {len(arrays)} given")
     out = []
+    dropped = graph.source_io.get("inputs", {})
     for i, (x, (shape, dtype)) in enumerate(zip(arrays, specs)):
         x = np.asarray(x)
+        if i in dropped and x.dtype == np.float32:
+            q = graph.tensors[graph.inputs[i]].quant
+            x = affine_quantize(x, np.float32(q.s), q.zp, graph.tensors[graph.inputs[i]].dtype)
         if x.dtype != dtype:
             raise TinyCompilerError(
                 f"input {i} has dtype {x.dtype.name}, the model wants {np.dtype(dtype).name}{list(shape)}"

@@ -81,7 +81,7 @@ static void hello(const tc_frame *f)
     tc_frame_write_u32(tc_output_total_bytes());
     tc_frame_write_u32(preload_bytes);
     for (int i = 0; i < MODEL_NUM_INPUTS; ++i) {
-        tc_frame_write_u32(model_input_bytes(i));
+        tc_frame_write_u32(model_input_write_bytes(i));
         tc_frame_write_u8(tc_input_dtypes[i]);
     }
     for (int i = 0; i < MODEL_NUM_OUTPUTS; ++i) {

@@ -77,12 +77,11 @@ uint32_t tc_input_write(uint32_t offset, const uint8_t *data, uint32_t n)
     /* the inputs may share arena bytes with the last outputs: once written, those are stale */
     has_outputs = 0;
     for (int i = 0; i < MODEL_NUM_INPUTS && done < n; ++i) {
-        uint32_t size = model_input_bytes(i);
+        uint32_t size = model_input_write_bytes(i);
         if (offset + done < base + size) {
             uint32_t from = offset + done - base;
             uint32_t take = size - from < n - done ? size - from : n - done;
-            memcpy((uint8_t *)model_input(i) + from, data + done, take);
-            done += take;
+            done += model_input_write(i, from, data + done, take);
         }
         base += size;
     }

@@ -12,27 +12,14 @@
 
 #include "model.h"
 
-#define TC_INPUT_TOTAL_BYTES (TC_SUM_INPUT_BYTES)
+/* bytes the host writes: float32 values for an input quantized as it is written (model.h) */
+#define TC_INPUT_TOTAL_BYTES (MODEL_INPUT_WRITE_TOTAL_BYTES)
 #define TC_NUM_LAYERS (MODEL_NUM_LAYERS > 0 ? MODEL_NUM_LAYERS : 1)
-
-/* the sum of MODEL_INPUTk_BYTES (models here have at most 4 inputs) */
-#if MODEL_NUM_INPUTS > 4
-#error "the harness stages at most 4 model inputs"
-#endif
-#ifdef MODEL_INPUT3_BYTES
-#define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES + MODEL_INPUT1_BYTES + MODEL_INPUT2_BYTES + MODEL_INPUT3_BYTES)
-#elif defined(MODEL_INPUT2_BYTES)
-#define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES + MODEL_INPUT1_BYTES + MODEL_INPUT2_BYTES)
-#elif defined(MODEL_INPUT1_BYTES)
-#define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES + MODEL_INPUT1_BYTES)
-#else
-#define TC_SUM_INPUT_BYTES (MODEL_INPUT0_BYTES)
-#endif
 
 /* Write n bytes at `offset` of the inputs seen back to back in input order (`db`, WRITE_INPUT,
  * preloaded samples); returns the bytes written. Marks the outputs stale. */
 uint32_t tc_input_write(uint32_t offset, const uint8_t *data, uint32_t n);
-/* CRC-32 of every input tensor's bytes, back to back. */
+/* CRC-32 of every input tensor's bytes as stored (quantized, for a WRITTEN input), back to back. */
 uint32_t tc_input_crc(void);
 /* Ticks of each layer in the last inference (TC_LAYER_BEGIN/END hooks). */
 extern uint32_t tc_layer_ticks[TC_NUM_LAYERS];

@@ -267,6 +267,28 @@ void tc_dequantize_s8_f32(const tc_affine_params *p, int32_t size, const int8_t 
  * multiplier/shift = QuantizeMultiplier(s_in / s_out). In place is fine. */
 void tc_requantize_s8(const tc_requant_params *p, int32_t size, const int8_t *in, int8_t *out);
 
+/* ---------------------------------------------------------------------------------------------
+ * The float32 tail after a DEQUANTIZE (tc_float_tail_f32.c): TFLM's float reference kernels, with
+ * sums in order and no fused multiply-add, so a host build is bit-exact with TFLM's host build.
+ * exp/log/tanh come from the C library: on a device results are within a few ulps of TFLM's. */
+void tc_softmax_f32(int32_t outer, int32_t depth, float beta, const float *in, float *out);
+void tc_log_softmax_f32(int32_t outer, int32_t depth, const float *in, float *out);
+void tc_logistic_f32(int32_t size, const float *in, float *out);
+void tc_tanh_f32(int32_t size, const float *in, float *out);
+void tc_relu_f32(int32_t size, const float *in, float *out);
+/* out = clamp(in1 (+ or *) in2, act_min, act_max), broadcast as tc_broadcast says */
+void tc_add_f32(const tc_broadcast *b, float act_min, float act_max, const float *in1, const float *in2,
+                float *out);
+void tc_mul_f32(const tc_broadcast *b, float act_min, float act_max, const float *in1, const float *in2,
+                float *out);
+/* rows x depth input, units x depth weights, optional bias[units]: total += x*w in order, + bias */
+void tc_fully_connected_f32(int32_t rows, int32_t depth, int32_t units, const float *in, const float *weights,
+                            const float *bias, float act_min, float act_max, float *out);
+/* MEAN over the reduced dims of p (its int8 requantization fields unused): in-order sum / count */
+void tc_mean_f32(const tc_mean_params *p, const float *in, float *out);
+/* CONCATENATION of float32 inputs (p->requant unused): copies */
+void tc_concat_f32(const tc_concat_params *p, const float *const *inputs, float *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,7 +25,12 @@ class Call:
 
 @dataclass
 class IoSpec:
-    """A graph input or output as model.h exposes it: where in the arena, bytes, type, quantization."""
+    """A graph input or output as model.h exposes it: where in the arena, bytes, type, quantization.
+
+    ``written``: an input the caller writes as float32 (``write_shape``) that
+    ``model_input_write()`` quantizes into the int8 tensor as it goes (``nbytes`` stays the
+    stored bytes; :mod:`tinycompiler.passes.boundary_io`).
+    """
 
     position: int
     tensor: int
@@ -36,6 +41,29 @@ class IoSpec:
     shape: tuple
     scale: float
     zero_point: int
+    written: bool = False
+    write_shape: tuple = ()
+
+    @property
+    def write_bytes(self) -> int:
+        """Bytes the caller writes: float32 values for a written input, else the stored bytes."""
+        if not self.written:
+            return self.nbytes
+        n = 4
+        for d in self.write_shape:
+            n *= int(d)
+        return n
+
+    @property
+    def write_ctype(self) -> str:
+        return "float" if self.written else self.ctype
+
+    @property
+    def scale_literal(self) -> str:
+        """The scale as an exact C99 hex float literal (the QUANTIZE divides by this float32)."""
+        import numpy as np
+
+        return float(np.float32(self.scale)).hex() + "f"
 
 
 @dataclass
@@ -58,7 +86,7 @@ class Program:
 
     @property
     def functions(self) -> list:
-        seen = []
+        seen = ["tc_quantize_f32_s8"] if any(io.written for io in self.inputs) else []
         for c in self.calls:
             for f in c.functions:
                 if f not in seen:

@@ -15,10 +15,14 @@ def add_model_args(parser) -> None:
     """The model argument every command takes: a .tflite, or a PyTorch .pt2 with calibration data."""
     parser.add_argument("model", help="an int8 .tflite, or a .pt2 (torch.export.save) with --calib")
     parser.add_argument("--calib", help="for a .pt2: calibration inputs, a .npy batch [N, C, H, W]")
-    parser.add_argument("--io", choices=["int8", "float"], default="int8",
-                        help="for a .pt2: dtype of the converted model's input/output")
-    parser.add_argument("--calib-method", choices=["minmax", "percentile", "mse"], default="minmax",
-                        help="for a .pt2: how activation ranges are chosen from the calibration data")
+    parser.add_argument("--io", choices=["int8", "float"], default=None,
+                        help="the model's input/output dtype: int8 drops a .tflite's float boundary "
+                             "(QUANTIZE in, DEQUANTIZE out; the caller passes int8 with the scale and zero "
+                             "point in model.h); a .pt2 is converted with it (default int8); a .tflite "
+                             "keeps its own I/O without it")
+    parser.add_argument("--calib-method", choices=["minmax", "percentile", "mse"], default=None,
+                        help="for a .pt2: how activation ranges are chosen from the calibration data "
+                             "(default minmax)")
 
 
 def add_patch_arg(parser) -> None:
@@ -35,10 +39,22 @@ def add_opt_arg(parser) -> None:
 
 
 def load(args):
-    """The command's model as an IR graph (a .pt2 is converted and quantized first)."""
+    """The command's model as an IR graph (a .pt2 is converted and quantized first), with the
+    I/O ``--io`` asks for. Options that do not apply to the model's format are refused."""
+    from tinycompiler.errors import TinyCompilerError
     from tinycompiler.frontends import load_model
+    from tinycompiler.passes import apply_io
 
-    return load_model(args.model, calib=args.calib, io=args.io, calib_method=args.calib_method)
+    tflite = Path(args.model).suffix == ".tflite"
+    if tflite:
+        given = [flag for flag, value in (("--calib", args.calib), ("--calib-method", args.calib_method))
+                 if value is not None]
+        if given:
+            raise TinyCompilerError(f"{' and '.join(given)} only apply to a .pt2 (a float PyTorch model to "
+                                    f"quantize); {Path(args.model).name} is already quantized")
+    io = args.io or "int8"
+    graph = load_model(args.model, calib=args.calib, io=io, calib_method=args.calib_method or "minmax")
+    return apply_io(graph, args.io, tflite)
 
 
 def model_bytes(args, graph) -> bytes:

@@ -25,7 +25,7 @@ def run(args) -> int:
           f"{inp.dtype}{list(inp.shape)} (NHWC), output {out.dtype}{list(out.shape)}")
     if args.json:
         emit_json({"output": str(path), "bytes": size, "ops": len(graph.ops), "constant_bytes": weights,
-                   "io": args.io, "calib_method": args.calib_method,
+                   "io": args.io or "int8", "calib_method": args.calib_method or "minmax",
                    "input": {"dtype": inp.dtype, "shape": list(inp.shape)},
                    "output_tensor": {"dtype": out.dtype, "shape": list(out.shape)}})
     return 0

@@ -139,10 +139,15 @@ class DeviceClient:
     def _need_info(self) -> DeviceInfo:
         return self.info or self.hello()
 
-    def set_input(self, data: bytes) -> None:
-        """Upload every input's raw bytes, back to back (exactly the model's input bytes)."""
+    def set_input(self, data: bytes, stored: bytes = None) -> None:
+        """Upload every input's raw bytes, back to back (exactly the model's input bytes).
+
+        ``stored``: the bytes the device's input tensors then hold, when they differ from
+        ``data`` (a float input quantized as it is written); INFER checks their CRC-32.
+        """
         info = self._need_info()
         data = bytes(data)
+        stored = data if stored is None else bytes(stored)
         if len(data) != info.input_total:
             raise TinyCompilerError(f"the device's model takes {info.input_total} input bytes, {len(data)} given")
         chunk = self.channel.max_payload - 4
@@ -152,7 +157,7 @@ class DeviceClient:
         for offset, reply in zip(offsets, replies):
             if reply.payload != struct.pack("<I", offset + len(data[offset:offset + chunk])):
                 raise P.LinkError("the device acknowledged a different input chunk than was sent")
-        self._input_crc, self._input_len, self._input = P.crc32(data), len(data), data
+        self._input_crc, self._input_len, self._input, self._stored = P.crc32(stored), len(data), data, stored
 
     def infer(self, layers: bool = True, preloaded: int = None, expect_crc: int = None) -> Inference:
         """Run one inference on the uploaded input (or on preloaded sample ``preloaded`` whose
@@ -191,7 +196,7 @@ class DeviceClient:
                 # still passed, or a reset): upload again; the inference did not run
                 if e.code != P.ERR_INPUT_CRC or preloaded is not None or attempt == RERUNS - 1:
                     raise
-                self.set_input(self._input)
+                self.set_input(self._input, self._stored)
         raise AssertionError("unreachable")
 
     def _read_outputs(self, total: int, crc: int) -> bytes:

@@ -47,7 +47,7 @@ def render_model_info(bundle) -> str:
         version=__version__,
         name=c_name(program.name),
         model_id=f"{model_id(bundle):08x}",
-        input_dtypes=[DTYPE_CODES[io.ctype] for io in program.inputs],
+        input_dtypes=[DTYPE_CODES[io.write_ctype] for io in program.inputs],
         output_dtypes=[DTYPE_CODES[io.ctype] for io in program.outputs],
     )
 

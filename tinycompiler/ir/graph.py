@@ -104,7 +104,14 @@ class Op:
 
 @dataclass
 class Graph:
-    """A model: tensors, ops in execution order, and graph inputs/outputs (tensor indices)."""
+    """A model: tensors, ops in execution order, and graph inputs/outputs (tensor indices).
+
+    ``written_inputs``: input position -> index of the float32 tensor the caller writes when that
+    input is quantized as it is written (the graph input is then the int8 tensor it becomes; see
+    :mod:`tinycompiler.passes.boundary_io`). ``source_io``: for a graph whose float boundary was
+    dropped (``--io int8``), ``{"inputs": {position: tensor}, "outputs": {...}}`` naming the float
+    tensor of the model file each int8 input or output stands for. Both empty for a model as read.
+    """
 
     tensors: list
     ops: list
@@ -112,6 +119,8 @@ class Graph:
     outputs: list
     name: str = "model"
     description: str = ""
+    written_inputs: dict = field(default_factory=dict)
+    source_io: dict = field(default_factory=dict)
 
     def add_tensor(self, name, shape, dtype, quant=None, data=None) -> Tensor:
         """Append a tensor and return it (its ``index`` is its position)."""

@@ -22,11 +22,15 @@ CONCATENATION             axis, activation
 TRANSPOSE                 inputs: input, perm (const int32)
 RESIZE_NEAREST_NEIGHBOR   align_corners, half_pixel_centers; inputs: input, size (const int32 [2])
 LOG_SOFTMAX, LOGISTIC,    (none)
-HARD_SWISH, RELU, RELU6,
+TANH, HARD_SWISH, RELU, RELU6,
 QUANTIZE, DEQUANTIZE
 ========================  ==========================================================================
 
 ``activation`` is one of :data:`ACTIVATIONS`.
+
+Activations are int8, except at the graph's edges: a float32 input read by QUANTIZE, and a float32
+*tail* after a DEQUANTIZE: the ops of :data:`FLOAT_TAIL_OPS` on float32 tensors that only lead to
+graph outputs (TANH runs only there).
 
 CONV_2D and DEPTHWISE_CONV_2D may also carry ``explicit_pads = (top, bottom, left, right)``
 (elements, >= 0), which then wins over ``padding``: the window is laid over the input padded by
@@ -49,6 +53,7 @@ SUPPORTED_OPS = (
     "SOFTMAX",
     "LOG_SOFTMAX",
     "LOGISTIC",
+    "TANH",
     "HARD_SWISH",
     "RELU",
     "RELU6",
@@ -58,6 +63,10 @@ SUPPORTED_OPS = (
     "QUANTIZE",
     "DEQUANTIZE",
 )
+
+#: ops that may run on float32 after a DEQUANTIZE at the end of the graph (TFLM's float kernels)
+FLOAT_TAIL_OPS = ("SOFTMAX", "LOG_SOFTMAX", "LOGISTIC", "TANH", "RELU", "ADD", "MUL", "RESHAPE", "SQUEEZE",
+                  "FULLY_CONNECTED", "MEAN", "CONCATENATION")
 
 #: fused activations an op may carry
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import replace
+
 from tinycompiler.ir import Graph
 from tinycompiler.ir.graph import Op
 from tinycompiler.ir.shapes import conv_pads
@@ -92,4 +94,4 @@ def fold_pads(graph) -> Graph:
             continue
         src = replaced.get(op.index, op)
         ops.append(Op(len(ops), src.kind, list(src.inputs), list(src.outputs), dict(src.attrs)))
-    return Graph(list(graph.tensors), ops, list(graph.inputs), list(graph.outputs), graph.name, graph.description)
+    return replace(graph, tensors=list(graph.tensors), ops=ops)

@@ -62,6 +62,10 @@ def _check_inputs(graph, inputs) -> list:
     for k, (idx, x) in enumerate(zip(graph.inputs, inputs)):
         t = graph.tensors[idx]
         x = np.asarray(x)
+        if k in graph.written_inputs and x.dtype == np.float32:  # quantized as written, as the C does
+            from tinycompiler.reference.quantize import affine_quantize
+
+            x = affine_quantize(x.reshape(t.shape), np.float32(t.quant.s), t.quant.zp, t.dtype)
         if tuple(x.shape) != tuple(t.shape):
             raise TinyCompilerError(f"input {k} ({t.name!r}) must have shape {tuple(t.shape)}, got {tuple(x.shape)}")
         if x.dtype != np.dtype(t.dtype):
@@ -80,8 +84,10 @@ def run(graph, inputs) -> dict:
     values: dict[int, np.ndarray] = {}
     for idx, x in zip(graph.inputs, _check_inputs(graph, inputs)):
         values[idx] = x.copy()
+    from tinycompiler.reference.float_tail import float_kernel, is_float_op
+
     for op in graph.ops:
-        fn = table.get(op.kind)
+        fn = float_kernel(op) if is_float_op(op, graph) else table.get(op.kind)
         if fn is None:
             raise TinyCompilerError(f"{op.where()}: the reference interpreter has no kernel for {op.kind}")
         args = []

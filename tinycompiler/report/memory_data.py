@@ -79,6 +79,8 @@ class MemoryReport:
     code_note: str = ""
     tflm_arena_bytes: Optional[int] = None
     fit: object = None  # board_fit.Fit when a board was given
+    #: the model's inputs and outputs as the generated code takes them: see :func:`io_specs`
+    io: dict = field(default_factory=dict)
 
     @property
     def peak_row(self) -> LayerRow:
@@ -155,6 +157,9 @@ def _jsonable(v):
     if isinstance(v, (list, tuple)):
         items = [_jsonable(x) for x in v]
         return _SKIP if any(x is _SKIP for x in items) else items
+    if isinstance(v, dict):
+        items = {str(k): _jsonable(x) for k, x in v.items()}
+        return _SKIP if any(x is _SKIP for x in items.values()) else items
     return _SKIP
 
 
@@ -195,6 +200,26 @@ def scheduled_graph(graph, plan):
     """The graph whose op indices ``plan`` counts (after the codegen passes, e.g. PADs folded into
     convolutions): the one the plan remembers, else ``graph`` itself."""
     return getattr(plan, "graph", None) or graph
+
+
+def io_specs(plan) -> dict:
+    """``{"inputs": [...], "outputs": [...]}``: per tensor its name, dtype, shape, scale and zero
+    point as the generated code takes it; ``from_float`` when it stands for a float32 tensor of the
+    model file (``--io int8``), ``written_from_float`` when the caller writes float32 that is
+    quantized as it is written (:mod:`tinycompiler.passes.boundary_io`)."""
+    g = plan.graph
+    out = {}
+    for what, tensors in (("inputs", g.inputs), ("outputs", g.outputs)):
+        rows = []
+        for pos, t in enumerate(tensors):
+            tensor = g.tensors[t]
+            q = tensor.quant
+            rows.append({"name": tensor.name, "dtype": tensor.dtype, "shape": [int(d) for d in tensor.shape],
+                         "scale": float(q.s) if q is not None else None, "zero_point": q.zp if q is not None else None,
+                         "from_float": pos in g.source_io.get(what, {}),
+                         "written_from_float": what == "inputs" and pos in g.written_inputs})
+        out[what] = rows
+    return out
 
 
 def build_memory_report(graph, plan, *, code=None, tflm_arena_bytes=None, board=None) -> MemoryReport:
@@ -238,6 +263,7 @@ def build_memory_report(graph, plan, *, code=None, tflm_arena_bytes=None, board=
         code_bytes=code.bytes if code else None,
         code_note=code.note if code else "code size not estimated",
         tflm_arena_bytes=tflm_arena_bytes,
+        io=io_specs(plan) if getattr(plan, "graph", None) is not None else {},
     )
     if board is not None:
         from tinycompiler.report.board_fit import check_fit

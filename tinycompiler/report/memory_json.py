@@ -49,6 +49,7 @@ def memory_json(r) -> dict:
         "macs": r.macs,
         "inplace_ops": r.inplace,
         "patch": _patch(r.patch),
+        "io": r.io,
         "layers": [
             {"index": x.index, "op": x.op, "output_shape": list(x.output_shape), "macs": x.macs,
              "alive_bytes": x.alive_bytes, "peak": x.is_peak, "patch_stage": x.in_patch_stage,

@@ -18,22 +18,36 @@ import numpy as np
 
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.targets.base import RunResult
+from tinycompiler.verify import DEVICE_FLOAT_ULPS
 
 #: whole inferences tried over fresh connections when the link fails beyond the protocol's retries
 LINK_ATTEMPTS = 3
 _NP = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "int32_t": np.int32, "float": np.float32}
 
 
+def _le_bytes(arrays) -> bytes:
+    return b"".join(np.ascontiguousarray(x).astype(x.dtype.newbyteorder("<")).tobytes() for x in arrays)
+
+
 def _input_bytes(graph, inputs) -> bytes:
-    """Every input's bytes, little-endian, back to back: what the device's input tensors hold."""
+    """Every input's bytes, little-endian, back to back: what the host sends."""
     from tinycompiler.tensor_io import check_inputs
 
-    inputs = check_inputs(graph, inputs)
-    return b"".join(np.ascontiguousarray(x).astype(x.dtype.newbyteorder("<")).tobytes() for x in inputs)
+    return _le_bytes(check_inputs(graph, inputs))
+
+
+def _stored_bytes(graph, inputs) -> bytes:
+    """What the device's input tensors then hold: float inputs quantized as they are written."""
+    from tinycompiler.passes.boundary_io import stored_inputs
+    from tinycompiler.tensor_io import check_inputs
+
+    return _le_bytes(stored_inputs(graph, check_inputs(graph, inputs)))
 
 
 class BoardTarget:
     layerwise = False  # outputs only: the device does not expose intermediate tensors
+    #: a float tail's outputs may differ from TFLM's by this many ulps (the device's libm)
+    float_ulps = DEVICE_FLOAT_ULPS
 
     def __init__(self, board_id: str, port: str = None, debug: bool = False, patch="off", opt="O2"):
         from tinycompiler.boards import load_board
@@ -176,15 +190,15 @@ class BoardTarget:
         checked end to end, so a result is either this input's or an error."""
         from tinycompiler.harness.protocol import LinkError, crc32
 
-        data = _input_bytes(graph, inputs)
+        data, stored = _input_bytes(graph, inputs), _stored_bytes(graph, inputs)
         index = self._preloaded.get(data)  # in the blob QEMU booted with: nothing to upload
         for attempt in range(LINK_ATTEMPTS):
             try:
                 client = self.connect(graph)
                 if index is not None:
-                    result = client.infer(layers=self.collect_layers, preloaded=index, expect_crc=crc32(data))
+                    result = client.infer(layers=self.collect_layers, preloaded=index, expect_crc=crc32(stored))
                 else:
-                    client.set_input(data)
+                    client.set_input(data, stored)
                     result = client.infer(layers=self.collect_layers)
                 # the stack's high-water mark, this inference included; not in accuracy-only runs
                 stack = client.stats() if self.collect_layers else None

@@ -18,6 +18,7 @@ import numpy as np
 
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.ir import ACTIVATIONS, Graph, Op, conv_output_size
+from tinycompiler.ir.ops import FLOAT_TAIL_OPS
 
 #: largest dimension accepted in a tensor shape
 MAX_DIM = 1 << 24
@@ -26,8 +27,8 @@ MAX_ELEMENTS = 1 << 28
 #: largest tensor rank
 MAX_RANK = 8
 
-_EDGE_NOTE = "int8 activations only (float32 only as a QUANTIZE input at the graph input or a " \
-    "DEQUANTIZE output at the graph output)"
+_EDGE_NOTE = "int8 activations only (float32 only as a QUANTIZE input at the graph input, or after a " \
+    "DEQUANTIZE in a float tail of " + ", ".join(FLOAT_TAIL_OPS) + " that ends the graph)"
 
 #: op -> (min inputs, max inputs, outputs)
 _ARITY = {
@@ -45,6 +46,7 @@ _ARITY = {
     "SOFTMAX": (1, 1, 1),
     "LOG_SOFTMAX": (1, 1, 1),
     "LOGISTIC": (1, 1, 1),
+    "TANH": (1, 1, 1),
     "HARD_SWISH": (1, 1, 1),
     "RELU": (1, 1, 1),
     "RELU6": (1, 1, 1),
@@ -85,7 +87,8 @@ def validate_graph(g: Graph) -> None:
         )
     _check_refs(g)
     _check_order(g)
-    edges = (set(g.inputs), set(g.outputs))
+    tail = float_tail(g)
+    edges = (set(g.inputs), set(g.outputs), tail)
     for op in g.ops:
         _check_arity(op)
         _check_dtypes(g, op, edges)
@@ -175,6 +178,34 @@ def _check_arity(op: Op) -> None:
 
 
 # --- dtypes ----------------------------------------------------------------------------------------
+def float_tail(g: Graph) -> set:
+    """The float32 tensors of the graph's float tail: DEQUANTIZE outputs and what the
+    :data:`FLOAT_TAIL_OPS` compute from them (float32 constants allowed as second operands and FC
+    weights). Raises TinyCompilerError when a tail tensor is read by anything but a tail op: float
+    ops run only at the end of the graph, as a QUANTIZE back to int8 would need float kernels
+    everywhere."""
+    tail = set()
+    for op in g.ops:
+        outs = [g.tensors[i] for i in op.outputs]
+        if not outs or any(t.dtype != "float32" for t in outs):
+            continue
+        if op.kind == "DEQUANTIZE":
+            tail.update(op.outputs)
+            continue
+        if op.kind not in FLOAT_TAIL_OPS:
+            continue
+        data = [op.inputs[p] for p in _data_inputs(op) if p < len(op.inputs) and op.inputs[p] is not None]
+        if data and data[0] in tail and all(i in tail or (g.tensors[i].is_const and g.tensors[i].dtype == "float32")
+                                            for i in data):
+            tail.update(op.outputs)
+    for op in g.ops:
+        for i in op.inputs:
+            if i in tail and not (op.kind in FLOAT_TAIL_OPS and all(o in tail for o in op.outputs)):
+                raise _err(op, f"reads float32 {_tname(g, i)} of the float tail; after a DEQUANTIZE only "
+                               f"{', '.join(FLOAT_TAIL_OPS)} on float32 may follow, up to the graph outputs")
+    return tail
+
+
 def _data_inputs(op: Op) -> list:
     """Positions of the op's activation-like inputs (int8 data, constant or not)."""
     if op.kind in ("ADD", "MUL"):
@@ -185,7 +216,12 @@ def _data_inputs(op: Op) -> list:
 
 
 def _check_dtypes(g: Graph, op: Op, edges: tuple) -> None:
-    graph_inputs, graph_outputs = edges
+    graph_inputs, graph_outputs, tail = edges
+    if op.kind == "TANH" and not all(o in tail for o in op.outputs):
+        raise _err(op, "TANH is supported on float32 only, in a float tail after a DEQUANTIZE")
+    if all(o in tail for o in op.outputs) and op.kind != "DEQUANTIZE":
+        _check_float_tail_op(g, op)
+        return
     if op.kind in _ARENA_INPUT and g.tensors[op.inputs[0]].is_const:
         raise _err(op, f"input {_tname(g, op.inputs[0])} is a constant; {op.kind} runs on activations only "
                        f"(fold the constant computation away when converting the model)")
@@ -201,7 +237,7 @@ def _check_dtypes(g: Graph, op: Op, edges: tuple) -> None:
         t = g.tensors[i]
         if t.dtype == "int8":
             continue
-        if op.kind == "DEQUANTIZE" and t.dtype == "float32" and i in graph_outputs:
+        if op.kind == "DEQUANTIZE" and t.dtype == "float32" and (i in graph_outputs or i in tail):
             continue
         raise _err(op, f"output {_tname(g, i)} is {t.dtype}; {_EDGE_NOTE}")
     if op.kind in _WEIGHTED:
@@ -221,6 +257,21 @@ def _check_dtypes(g: Graph, op: Op, edges: tuple) -> None:
             raise _err(op, f"parameter {_tname(g, p.index)} is {kind} {p.dtype}; supported: constant int32")
 
 
+def _check_float_tail_op(g: Graph, op: Op) -> None:
+    """A float tail op: float32 data, constant float32 FC weights and bias, int32 parameters."""
+    if op.kind == "FULLY_CONNECTED":
+        for pos, what in ((1, "weights"), (2, "bias")):
+            t = op.input(g, pos)
+            if t is not None and (t.dtype != "float32" or not t.is_const):
+                kind = "constant" if t.is_const else "non-constant"
+                raise _err(op, f"{what} {_tname(g, t.index)} is {kind} {t.dtype}; a float FULLY_CONNECTED needs "
+                               f"constant float32")
+    if op.kind in _PARAM_INPUT and len(op.inputs) > 1 and op.inputs[1] is not None:
+        p = g.tensors[op.inputs[1]]
+        if p.dtype != "int32" or not p.is_const:
+            raise _err(op, f"parameter {_tname(g, p.index)} must be constant int32")
+
+
 # --- quantization ----------------------------------------------------------------------------------
 def _check_quant(g: Graph, op: Op) -> None:
     act = [op.inputs[p] for p in _data_inputs(op)] + list(op.outputs)
@@ -238,7 +289,7 @@ def _check_quant(g: Graph, op: Op) -> None:
             raise _err(op, f"{_tname(g, i)} has scale {q.scale[0]}; it must be positive and finite")
         if not -128 <= q.zp <= 127:
             raise _err(op, f"{_tname(g, i)} has zero point {q.zp}; int8 needs -128..127")
-    if op.kind in _WEIGHTED:
+    if op.kind in _WEIGHTED and g.tensors[op.inputs[1]].dtype == "int8":
         w = g.tensors[op.inputs[1]]
         q = w.quant
         if q is None:

@@ -83,6 +83,7 @@ OP_ARITY: dict = {
     "SOFTMAX": (1, 1),
     "LOG_SOFTMAX": (1, 1),
     "LOGISTIC": (1, 1),
+    "TANH": (1, 1),
     "HARD_SWISH": (1, 1),
     "RELU": (1, 1),
     "RELU6": (1, 1),
