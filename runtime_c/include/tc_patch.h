@@ -19,4 +19,10 @@ void tc_copy_region_s8(const int8_t *src, int32_t src_w, int32_t src_y, int32_t 
                        int8_t *dst, int32_t dst_w, int32_t dst_y, int32_t dst_x,
                        int32_t h, int32_t w, int32_t c);
 
+/* Gather an h x w window (rows from y, columns from x) of a c-channel NCHW int8 tensor `src`
+ * (height src_h, width src_w, batch 1) into `dst` as dense NHWC: the TRANSPOSE NCHW -> NHWC
+ * fused into a patch stage's reads, so the transposed full tensor never exists. */
+void tc_copy_region_nchw_s8(const int8_t *src, int32_t src_h, int32_t src_w, int32_t y, int32_t x,
+                            int8_t *dst, int32_t h, int32_t w, int32_t c);
+
 #endif /* TC_PATCH_H */

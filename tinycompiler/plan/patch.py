@@ -1,7 +1,9 @@
 """Patch-based inference (MCUNetV2): run the memory-heavy first stage patch by patch.
 
 The stage is a prefix of the schedule (after any QUANTIZE of a graph input, which runs before it)
-ending at the *split op*. Its output, the *split tensor*, is cut into an ``n x m`` grid; for each
+ending at the *split op*. It may begin with a layout TRANSPOSE from NCHW (as PyTorch exporters
+write it): that TRANSPOSE is fused into the stage's reads, the patch copy gathering each patch's
+window straight from the NCHW tensor, so the transposed full-size copy never exists. Its output, the *split tensor*, is cut into an ``n x m`` grid; for each
 patch the generated code copies the stage input's receptive field (:mod:`.receptive`) into a
 dense patch buffer, runs every stage op on patch-sized tensors with the patch's own padding, and
 copies the patch of the split tensor into the full tensor. Only one patch's intermediates are
@@ -27,7 +29,7 @@ from typing import Optional
 
 from tinycompiler.analysis import op_macs
 from tinycompiler.errors import TinyCompilerError
-from tinycompiler.ir.graph import Graph, Op
+from tinycompiler.ir.graph import Op
 from tinycompiler.plan.receptive import (STAGE_OPS, Region, RegionError, grid_patches, patch_pads,
                                          stage_regions, stage_windows)
 
@@ -50,7 +52,9 @@ class PatchPlan:
     (row-major over the grid), tensor index -> :class:`Region` of every stage activation;
     ``extra_macs``: MACs recomputed in overlapping halos (all patches minus the stage run once);
     ``model_macs``: MACs of the whole graph run layer by layer; ``peak_bytes``: the planned arena
-    (bytes), set by the planner.
+    (bytes), set by the planner. ``source_tensor``: the full tensor the patch copy reads (the
+    stage input, or the NCHW input of a leading TRANSPOSE, then in ``lead_ops``);
+    ``source_layout``: "NHWC" or "NCHW".
     """
 
     split_op: int
@@ -63,6 +67,20 @@ class PatchPlan:
     model_macs: int
     peak_bytes: int = 0
     buffer_bytes: dict = field(default_factory=dict)
+    source_tensor: int = None
+    source_layout: str = "NHWC"
+    lead_ops: list = field(default_factory=list)
+    #: what ``--patch auto`` weighed (set by :func:`search_patch_plan`): see :func:`search_report`
+    search: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.source_tensor is None:
+            self.source_tensor = self.input_tensor
+
+    @property
+    def body_ops(self) -> list:
+        """The stage ops that run on each patch (``stage_ops`` without a fused lead TRANSPOSE)."""
+        return [i for i in self.stage_ops if i not in self.lead_ops]
 
     @property
     def extra_macs_ratio(self) -> float:
@@ -76,9 +94,13 @@ class PatchPlan:
 
     def summary(self) -> dict:
         """What reports show: split op, grid, extra MACs and the planned peak (bytes)."""
-        return {"split": self.split_op, "grid": f"{self.grid[0]}x{self.grid[1]}",
-                "stage_ops": [self.stage_ops[0], self.stage_ops[-1]], "extra_macs": self.extra_macs,
-                "extra_macs_pct": round(100.0 * self.extra_macs_ratio, 2), "peak_bytes": self.peak_bytes}
+        d = {"split": self.split_op, "grid": f"{self.grid[0]}x{self.grid[1]}",
+             "stage_ops": [self.stage_ops[0], self.stage_ops[-1]], "extra_macs": self.extra_macs,
+             "extra_macs_pct": round(100.0 * self.extra_macs_ratio, 2), "peak_bytes": self.peak_bytes,
+             "fused_transpose": bool(self.lead_ops)}
+        if self.search:
+            d["search"] = self.search
+        return d
 
 
 # ------------------------------------------------------------------------------------------------
@@ -118,17 +140,39 @@ def _op_fits(op, graph) -> bool:
     return True
 
 
+#: TRANSPOSE perm from NCHW to NHWC, the only one fused into a stage's reads
+NCHW_TO_NHWC = (0, 2, 3, 1)
+
+
+def _nchw_lead(op, graph) -> bool:
+    """Whether ``op`` is a TRANSPOSE NCHW -> NHWC of an int8 activation (fusable into the reads)."""
+    if op.kind != "TRANSPOSE" or len(op.outputs) != 1:
+        return False
+    x, perm = op.input(graph, 0), op.input(graph, 1)
+    if x is None or perm is None or perm.data is None or not _spatial(x) or not _spatial(op.output(graph)):
+        return False
+    return tuple(int(v) for v in perm.data.reshape(-1)) == NCHW_TO_NHWC
+
+
 def stage_candidates(graph) -> list:
-    """Every valid stage as ``(stage_ops, input_tensor, split_tensor)``, shortest first.
+    """Every valid stage as ``(stage_ops, input_tensor, split_tensor, lead_ops)``, shortest first.
 
     A stage is the schedule from :func:`stage_start` to a split op, every op of which fits
     :func:`_op_fits`, reads only the one stage input or tensors of the stage, and whose tensors
-    other than the split tensor are read only inside the stage (not graph outputs).
+    other than the split tensor are read only inside the stage (not graph outputs). It may begin
+    with a TRANSPOSE NCHW -> NHWC (``lead_ops``) whose output then is the stage input, read only
+    inside the stage.
     """
     start = stage_start(graph)
     if start >= len(graph.ops):
         return []
-    x = graph.ops[start].inputs[0]
+    lead = []
+    if _nchw_lead(graph.ops[start], graph) and graph.ops[start].outputs[0] not in graph.outputs:
+        lead = [start]
+        start += 1
+        if start >= len(graph.ops):
+            return []
+    x = graph.ops[lead[0]].outputs[0] if lead else graph.ops[start].inputs[0]
     produced, found = set(), []
     for k in range(start, len(graph.ops)):
         op = graph.ops[k]
@@ -138,12 +182,14 @@ def stage_candidates(graph) -> list:
         if any(t != x and t not in produced for t in acts):
             break
         produced.add(op.outputs[0])
-        stage = list(range(start, k + 1))
+        stage = lead + list(range(start, k + 1))
         inner = produced - {op.outputs[0]}
+        if lead:
+            inner = inner | {x}
         if any(t in graph.outputs for t in inner):
             continue
         if all(c.index in stage for t in inner for c in graph.consumers(t)):
-            found.append((stage, x, op.outputs[0]))
+            found.append((stage, x, op.outputs[0], lead))
     return found
 
 
@@ -172,7 +218,8 @@ def make_patch_plan(graph, split_op: int, grid: tuple, stages: Optional[list] = 
     if split_op not in stages:
         ok = ", ".join(str(k) for k in sorted(stages)) or "none"
         raise TinyCompilerError(f"op {split_op} cannot end a patch stage; valid split ops: {ok}")
-    stage_ops, x, split = stages[split_op]
+    full_ops, x, split, lead = stages[split_op]
+    stage_ops = [i for i in full_ops if i not in lead]
     _, h, w, _ = graph.tensors[split].shape
     if not (1 <= n <= h and 1 <= m <= w):
         raise TinyCompilerError(f"grid {n}x{m} does not fit the {h}x{w} split tensor of op {split_op}; "
@@ -193,8 +240,10 @@ def make_patch_plan(graph, split_op: int, grid: tuple, stages: Optional[list] = 
     for regions in patches:
         for t, r in regions.items():
             sizes[t] = max(sizes.get(t, 0), r.pixels * int(graph.tensors[t].shape[3]))
-    return PatchPlan(split_op, (n, m), list(stage_ops), x, split, patches, extra, model_macs,
-                     buffer_bytes=sizes)
+    source = graph.ops[lead[0]].inputs[0] if lead else x
+    return PatchPlan(split_op, (n, m), list(full_ops), x, split, patches, extra, model_macs,
+                     buffer_bytes=sizes, source_tensor=source, source_layout="NCHW" if lead else "NHWC",
+                     lead_ops=list(lead))
 
 
 def parse_patch_option(text) -> Optional[tuple]:
@@ -227,14 +276,16 @@ def planning_graph(graph, pp: PatchPlan) -> tuple:
 
     In graph' every stage intermediate is resized to its largest patch (bytes), the stage ops read
     a new ``patch_input`` tensor (the copied receptive field) instead of the stage input and the
-    split op writes a new ``patch_output``; the full stage input is read by the split op (alive
-    across the stage) and the full split tensor is written by the first stage op (alive from the
-    first patch on). Stage ops are renamed ``PATCH_<kind>`` so no in-place rule applies to them:
-    those rules reason about whole tensors, not per-patch shapes.
+    split op writes a new ``patch_output``; the full source tensor (the stage input, or the NCHW
+    tensor a fused lead TRANSPOSE reads) is read by the split op (alive across the stage) and the
+    full split tensor is written by the first stage op (alive from the first patch on). A fused
+    lead TRANSPOSE reads the source and writes ``patch_input`` (it is the gathering copy), so its
+    full-size output is never planned. Stage ops are renamed ``PATCH_<kind>`` so no in-place rule
+    applies to them: those rules reason about whole tensors, not per-patch shapes.
     """
     tensors = list(graph.tensors)
     stage = set(pp.stage_ops)
-    for i in pp.stage_ops:
+    for i in pp.body_ops:
         t = graph.ops[i].outputs[0]
         if t != pp.split_tensor:
             tensors[t] = replace(tensors[t], shape=(pp.buffer_bytes[t],))
@@ -249,15 +300,18 @@ def planning_graph(graph, pp: PatchPlan) -> tuple:
         if op.index not in stage:
             ops.append(op)
             continue
-        inputs = [p_in if t == pp.input_tensor else t for t in op.inputs]
-        outputs = list(op.outputs)
+        if op.index in pp.lead_ops:
+            inputs, outputs = [pp.source_tensor], [p_in]
+        else:
+            inputs = [p_in if t == pp.input_tensor else t for t in op.inputs]
+            outputs = list(op.outputs)
         if op.index == pp.split_op:
-            inputs.append(pp.input_tensor)
+            inputs.append(pp.source_tensor)
             outputs = [p_out]
         if op.index == pp.stage_ops[0]:
             outputs.append(pp.split_tensor)
         ops.append(Op(op.index, "PATCH_" + op.kind, inputs, outputs, dict(op.attrs)))
-    g = Graph(tensors, ops, list(graph.inputs), list(graph.outputs), graph.name, graph.description)
+    g = replace(graph, tensors=tensors, ops=ops)
     return g, p_in, p_out
 
 
@@ -273,7 +327,7 @@ def candidate_plans(graph, max_extra_macs: float = DEFAULT_MAX_EXTRA_MACS, max_g
     stages = stage_candidates(graph)
     model_macs = sum(op_macs(graph, op) for op in graph.ops)
     tries = []
-    for stage_ops, _, split in stages:
+    for stage_ops, _, split, _ in stages:
         _, h, w, _ = graph.tensors[split].shape
         tries += [(stage_ops[-1], (n, m)) for n in range(1, min(int(h), max_grid) + 1)
                   for m in range(1, min(int(w), max_grid) + 1) if n * m > 1]
@@ -295,6 +349,17 @@ def _busiest(buffers, lo: int, hi: int) -> int:
     return max((sum(b.size for b in buffers if b.start <= s <= b.end) for s in range(lo, hi + 1)), default=0)
 
 
+#: most extra full plans the Pareto sweep makes (beyond the search for the smallest peak)
+_FRONT_PLANS = 16
+#: most finalists (lowest bytes-alive bound first) placed again with the polish
+_POLISHED = 4
+
+
+def _point(option, peak, macs, model_macs) -> dict:
+    return {"option": option, "peak_bytes": int(peak), "extra_macs": int(macs),
+            "extra_macs_pct": round(100.0 * macs / model_macs, 2) if model_macs else 0.0}
+
+
 def search_patch_plan(graph, scratch_bytes=None, max_extra_macs: float = DEFAULT_MAX_EXTRA_MACS,
                       max_grid: int = MAX_GRID) -> Optional[PatchPlan]:
     """The PatchPlan with the smallest planned arena, or None when layer by layer is as small.
@@ -305,6 +370,11 @@ def search_patch_plan(graph, scratch_bytes=None, max_extra_macs: float = DEFAULT
     search plans candidates fully in the order of that bound, learning the two other floors from
     each full plan, and stops once no candidate can beat the best; ties go to fewer extra MACs.
     At most ``_PLACED_CANDIDATES`` full plans after the first floors are known.
+
+    Then a sweep in order of extra MACs traces the trade-off: a candidate joins the Pareto front
+    (peak bytes vs extra MACs, the layer plan at 0 MACs first) when its full plan beats every
+    cheaper one; candidates whose bound cannot beat the front so far are skipped unplanned. The
+    returned plan's ``search`` holds the front and why this plan was chosen.
     """
     import heapq
 
@@ -322,8 +392,21 @@ def search_patch_plan(graph, scratch_bytes=None, max_extra_macs: float = DEFAULT
             buffers, _, _ = patch_buffers(graph, pp, scratch_bytes, inplace=False)
             heap.append((_busiest(buffers, pp.stage_ops[0], pp.split_op), pp.extra_macs, k, pp))
             bar.update(k + 1)
+    bounds = {k: est for est, _, k, _ in heap}
     heapq.heapify(heap)
+    peaks, lows = {}, {}  # candidate index -> planned arena, its bytes-alive bound (bytes)
     pre_floor, rest_floor, best, planned = 0, {}, None, 0
+
+    def full(k, pp):
+        """Plan candidate k fully; learn the floors before its stage and after its split."""
+        nonlocal pre_floor
+        plan = plan_memory(graph, scratch_bytes, patch=pp, polish=False)
+        alive = plan.alive_bytes
+        pre_floor = max(pre_floor, max(alive[: pp.stage_ops[0]], default=0))
+        rest_floor[pp.split_op] = max(alive[pp.split_op + 1:], default=0)
+        peaks[k], lows[k] = plan.arena_bytes, plan.lower_bound_bytes
+        return plan
+
     while heap and planned < _PLACED_CANDIDATES:
         est, macs, k, pp = heapq.heappop(heap)
         if best is not None and (est, macs) >= (best.peak_bytes, best.extra_macs):
@@ -332,15 +415,47 @@ def search_patch_plan(graph, scratch_bytes=None, max_extra_macs: float = DEFAULT
         if floor > est:  # a floor learnt since it was ranked: rank it again
             heapq.heappush(heap, (floor, macs, k, pp))
             continue
-        plan = plan_memory(graph, scratch_bytes, patch=pp)
-        alive = plan.alive_bytes
-        pre_floor = max(pre_floor, max(alive[: pp.stage_ops[0]], default=0))
-        rest_floor[pp.split_op] = max(alive[pp.split_op + 1:], default=0)
+        plan = full(k, pp)
         planned += 1
         if best is None or (plan.arena_bytes, macs) < (best.peak_bytes, best.extra_macs):
             best = plan.patch
-    if best is None or best.peak_bytes >= layered.arena_bytes:
+    model_macs = sum(op_macs(graph, op) for op in graph.ops)
+    top, swept = layered.arena_bytes, 0
+    for k in sorted(range(len(candidates)), key=lambda i: (candidates[i].extra_macs, bounds[i])):
+        pp = candidates[k]
+        if max(bounds[k], pre_floor, rest_floor.get(pp.split_op, 0)) >= top:
+            continue
+        if k not in peaks:
+            if swept >= _FRONT_PLANS:
+                continue
+            full(k, pp)
+            swept += 1
+        top = min(top, peaks[k])
+    if best is None:
         return None
+    # the finalists get the placement polish (random restarts) the search skipped: the polish
+    # can only bring a plan down towards its bytes-alive bound, so those are tried lowest bound first
+    polished = {}
+    for k in sorted(peaks, key=lambda k: (lows[k], peaks[k], candidates[k].extra_macs)):
+        if len(polished) == _POLISHED or (polished and lows[k] >= min(polished.values())):
+            break
+        polished[k] = peaks[k] if peaks[k] == lows[k] else plan_memory(graph, scratch_bytes, patch=candidates[k]).arena_bytes
+    peaks.update(polished)
+    k_best = min(polished, key=lambda k: (polished[k], candidates[k].extra_macs))
+    best = replace(candidates[k_best], peak_bytes=polished[k_best])
+    if best.peak_bytes >= layered.arena_bytes:
+        return None
+    front = [_point("off", layered.arena_bytes, 0, model_macs)]
+    for k in sorted(peaks, key=lambda i: (candidates[i].extra_macs, peaks[i])):
+        if peaks[k] < front[-1]["peak_bytes"]:
+            front.append(_point(candidates[k].option, peaks[k], candidates[k].extra_macs, model_macs))
+    ties = any(peaks[k] == best.peak_bytes and k != k_best for k in peaks)
+    why = (f"the smallest peak of {len(candidates)} candidates (split op, grid up to {max_grid}x{max_grid}) "
+           f"within the extra-MAC bound of {100 * max_extra_macs:g}% of the model's MACs"
+           + ("; ties go to fewer extra MACs" if ties else "")
+           + f"; the {len(polished)} closest were placed again with random restarts")
+    best.search = {"bound_pct": round(100 * max_extra_macs, 2), "candidates": len(candidates),
+                   "planned": len(peaks), "front": front, "chosen": best.option, "why": why}
     return best
 
 

@@ -92,18 +92,20 @@ def collect_buffers(graph, scratch_bytes: Optional[Callable] = None, inplace: bo
 
 
 def plan_memory(graph, scratch_bytes: Optional[Callable] = None, algorithms=None, inplace: bool = True,
-                patch=None, seams=()) -> MemoryPlan:
+                patch=None, seams=(), polish: bool = True) -> MemoryPlan:
     """Plan one arena for ``graph``; ``scratch_bytes(op, graph)`` gives each op's scratch (bytes).
 
     Tries every registered placement algorithm (or ``algorithms``) and keeps the smallest arena.
     ``patch`` (a :class:`~tinycompiler.plan.patch.PatchPlan`) plans the stage's per-patch buffers
     (sized for the largest patch, alive only during the stage) instead of its full tensors.
     ``seams``: arena offsets no buffer may straddle, where the arena continues in another SRAM
-    region (one arena per region, addressed as one offset range).
+    region (one arena per region, addressed as one offset range). ``polish``: for a patch plan,
+    spend :data:`POLISH_BUDGET` on random placement restarts (the patch search ranks its
+    candidates without them, then polishes the one it keeps).
     """
     seams = tuple(sorted(seams))
     if patch is not None:
-        return _plan_patched(graph, scratch_bytes, algorithms, inplace, patch, seams)
+        return _plan_patched(graph, scratch_bytes, algorithms, inplace, patch, seams, polish)
     buffers, inplace_ops = collect_buffers(graph, scratch_bytes, inplace)
     name, offsets = best_placement(buffers, algorithms, seams)
     return _assemble(graph, buffers, offsets, name, inplace_ops, seams=seams)
@@ -227,28 +229,56 @@ def _place_with_tails(buffers, tails, order, seams=()) -> list:
     return offsets
 
 
-def _tail_placement(buffers, tails, seams=()) -> tuple:
-    """(name, offsets) of the best of a few greedy orders, heads weighed with their tails."""
+def _tail_placement(buffers, tails, seams=(), restarts: int = 0, seed: int = 0) -> tuple:
+    """(name, offsets) of the best of a few greedy orders, heads weighed with their tails, then of
+    ``restarts`` seeded random orders (a head's tail must sit right after it, which the greedy
+    orders often pack badly; random restarts found MCUNet VWW's 33,600 B where the best greedy
+    order gives 38,280 B). Stops early at the bytes-alive bound."""
+    import random
+
     size = [b.size + (buffers[tails[i]].size if i in tails else 0) for i, b in enumerate(buffers)]
     idx = range(len(buffers))
+    steps = {}
+    for b in buffers:
+        for t in range(b.start, b.end + 1):
+            steps[t] = steps.get(t, 0) + b.size
+    crowd = [max(steps[t] for t in range(b.start, b.end + 1)) for b in buffers]
     orders = {
         "greedy_by_size+tails": sorted(idx, key=lambda i: (-size[i], buffers[i].start)),
         "greedy_by_start+tails": sorted(idx, key=lambda i: (buffers[i].start, -size[i])),
         "greedy_by_end+tails": sorted(idx, key=lambda i: (-buffers[i].end, -size[i])),
+        "greedy_by_conflict+tails": sorted(idx, key=lambda i: (-crowd[i], -size[i])),
     }
+    bound = max(steps.values(), default=0)
     best = None
     for name, order in orders.items():
         offsets = _place_with_tails(buffers, tails, order, seams)
         total = arena_size(buffers, offsets)
         if best is None or total < best[0]:
             best = (total, name, offsets)
+    rng = random.Random(seed)
+    order = list(idx)
+    for _ in range(restarts):
+        if best[0] <= bound:
+            break
+        rng.shuffle(order)
+        offsets = _place_with_tails(buffers, tails, order, seams)
+        total = arena_size(buffers, offsets)
+        if total < best[0]:
+            best = (total, "random_restarts+tails", offsets)
     return best[1], best[2]
 
 
-def _plan_patched(graph, scratch_bytes, algorithms, inplace, patch, seams=()) -> MemoryPlan:
+#: work budget of the random restarts that polish a patch plan: restarts * buffers (each restart
+#: places every buffer against the placed ones)
+POLISH_BUDGET = 40_000
+
+
+def _plan_patched(graph, scratch_bytes, algorithms, inplace, patch, seams=(), polish=True) -> MemoryPlan:
     buffers, inplace_ops, tails = patch_buffers(graph, patch, scratch_bytes, inplace)
     if tails:
-        name, offsets = _tail_placement(buffers, tails, seams)
+        restarts = min(500, POLISH_BUDGET // max(len(buffers), 1)) if polish else 0
+        name, offsets = _tail_placement(buffers, tails, seams, restarts)
     else:
         name, offsets = best_placement(buffers, algorithms, seams)
     return _assemble(graph, buffers, offsets, name, inplace_ops, patch, seams)

@@ -247,3 +247,54 @@ def timeline_chart(report, width: int = 1000, height: int = 440) -> Chart:
     _legend(chart, f.left + 120, f.top - 30, [(f"buf-{k}", KIND_LABELS[k]) for k in _kinds_used(report)]
             + [("band-peak", f"peak layer: op {peak} {report.peak_row.op}")] + ([("band-patch", "patch stage")] if span else []))
     return chart
+
+
+def front_chart(report, width: int = 1000, height: int = 330) -> Optional[Chart]:
+    """(c) The ``--patch auto`` trade-off: planned peak (bytes) against recomputed MACs (% of the
+    model's), one point per plan on the Pareto front, joined as a staircase; the chosen plan is
+    ringed. None when the plan has no search record (layer plan, or an explicit grid)."""
+    search = (report.patch.details.get("search") if report.patch else None) or {}
+    front = search.get("front") or []
+    if len(front) < 2:
+        return None
+    f, ticks = _frame(width, height, max(p["peak_bytes"] for p in front))
+    x_max = max(max(p["extra_macs_pct"] for p in front), 0.1)
+    pct_step = next(s for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000) if x_max / s <= 10)
+    x_top = pct_step * -(-x_max // pct_step)
+    chart = Chart("front", width, height, f"Patch search trade-off of {report.model}: peak SRAM vs recomputed MACs")
+    for v in ticks:
+        y = f.y(v)
+        chart.lines.append(Line(f.left, y, f.right, y, "grid"))
+        chart.texts.append(Text(f.left - 6, y + 4, byte_label(v), "tick", "end"))
+    chart.lines.append(Line(f.left, f.bottom, f.right, f.bottom, "axis"))
+    chart.lines.append(Line(f.left, f.top, f.left, f.bottom, "axis"))
+
+    def x_of(pct):
+        return f.left + (f.right - f.left) * pct / x_top
+
+    k = 0
+    while k * pct_step <= x_top + 1e-9:
+        x = x_of(k * pct_step)
+        chart.lines.append(Line(x, f.bottom, x, f.bottom + 4, "axis"))
+        chart.texts.append(Text(x, f.bottom + 16, f"{k * pct_step:g}%", "tick", "middle"))
+        k += 1
+    chart.texts.append(Text((f.left + f.right) / 2, f.bottom + 36, "extra MACs recomputed in overlapping patches "
+                            "(% of the model's)", "axis-title", "middle"))
+    chart.texts.append(Text(8, f.top - 12, "planned peak SRAM", "axis-title", "start"))
+    pts = sorted(front, key=lambda p: p["extra_macs"])
+    for a, b in zip(pts, pts[1:]):  # staircase: a peak holds until a costlier plan lowers it
+        chart.lines.append(Line(x_of(a["extra_macs_pct"]), f.y(a["peak_bytes"]), x_of(b["extra_macs_pct"]),
+                                f.y(a["peak_bytes"]), "front-step"))
+        chart.lines.append(Line(x_of(b["extra_macs_pct"]), f.y(a["peak_bytes"]), x_of(b["extra_macs_pct"]),
+                                f.y(b["peak_bytes"]), "front-step"))
+    for p in pts:
+        x, y = x_of(p["extra_macs_pct"]), f.y(p["peak_bytes"])
+        chosen = p["option"] == search.get("chosen")
+        tip = (f"--patch {p['option']}: peak {p['peak_bytes']:,} B, +{p['extra_macs']:,} MACs "
+               f"({p['extra_macs_pct']}%)" + (" (chosen)" if chosen else ""))
+        if chosen:
+            chart.rects.append(Rect(x - 7, y - 7, 14, 14, "front-chosen", tip))
+            chart.texts.append(Text(x - 10, y - 10, f"chosen {p['option']}: {p['peak_bytes']:,} B", "peak-label", "end"))
+        chart.rects.append(Rect(x - 3.5, y - 3.5, 7, 7, "front-point", tip))
+    _legend(chart, f.left + 120, f.top - 30, [("front-point", "plan on the Pareto front"), ("front-chosen", "chosen")])
+    return chart

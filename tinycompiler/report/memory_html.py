@@ -11,7 +11,7 @@ import jinja2
 
 from tinycompiler import __version__
 from tinycompiler.report.board_fit import fit_lines
-from tinycompiler.report.charts import alive_chart, timeline_chart
+from tinycompiler.report.charts import alive_chart, front_chart, timeline_chart
 from tinycompiler.report.memory_table import PEAK_MARK, TFLM_NOTE, buffers_text, patch_text, shape_text
 from tinycompiler.resources import TEMPLATES
 
@@ -69,6 +69,8 @@ def render_memory_html(r) -> str:
         version=__version__,
         cards=_cards(r),
         charts=[alive_chart(r), timeline_chart(r)],
+        front=front_chart(r),
+        search=(r.patch.details.get("search") if r.patch else None) or {},
         rows=_rows(r),
         patch=patch_text(r.patch),
         fit=fit_lines(r.fit, patch_on=r.patch is not None) if r.fit is not None else [],

@@ -25,7 +25,14 @@ def patch_text(patch) -> str:
     stage = f"ops {patch.stage_ops[0]}-{patch.stage_ops[-1]}" if patch.stage_ops else "none"
     grid = "x".join(map(str, patch.grid)) if isinstance(patch.grid, list) else patch.grid
     option = f" (--patch {patch.option})" if patch.option else ""
-    return f"patch: split after op {patch.split}, grid {grid}, stage {stage}, extra MACs {patch.extra_macs:,}{option}"
+    fused = "; its NCHW TRANSPOSE fused into the patch reads" if patch.details.get("fused_transpose") else ""
+    text = f"patch: split after op {patch.split}, grid {grid}, stage {stage}, extra MACs {patch.extra_macs:,}{option}{fused}"
+    search = patch.details.get("search")
+    if search:
+        front = ", ".join(f"{p['option']} {p['peak_bytes']:,} B @ +{p['extra_macs_pct']}%" for p in search["front"])
+        text += (f"\npatch search: chose {search['chosen']}, {search['why']}; {search['planned']} of "
+                 f"{search['candidates']} candidates planned in full; Pareto front (peak @ extra MACs): {front}")
+    return text
 
 
 def summary_lines(r) -> list:

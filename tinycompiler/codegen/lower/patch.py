@@ -1,7 +1,8 @@
 """The patch stage lowered to one Call: a loop over the patches running every stage kernel.
 
 Per patch, the generated code copies the stage input's receptive field into the dense
-``patch.input`` buffer (``tc_copy_region_s8``), runs each stage op on its patch-sized tensors, and
+``patch.input`` buffer (``tc_copy_region_s8``; ``tc_copy_region_nchw_s8`` gathers it from the
+NCHW tensor when the stage's leading TRANSPOSE is fused into its reads), runs each stage op on its patch-sized tensors, and
 copies the ``patch.output`` buffer into the full split tensor. Everything that varies between
 patches (dims, per-patch padding, ADD sub-window offsets and strides, element counts) goes into
 small const tables indexed by the patch number, so the kernel calls appear once: a loop is never
@@ -157,8 +158,9 @@ def lower_stage(graph, ctx) -> Call:
     """The Call of the whole patch stage of ``ctx.plan.patch`` (rendered by patch_stage.c.j2)."""
     pp = ctx.plan.patch
     where = _Where(ctx, pp)
-    subs, arrays, functions = [], [], ["tc_copy_region_s8"]
-    for i in pp.stage_ops:
+    gather = "tc_copy_region_nchw_s8" if pp.source_layout == "NCHW" else "tc_copy_region_s8"
+    subs, arrays, functions = [], [], list(dict.fromkeys([gather, "tc_copy_region_s8"]))
+    for i in pp.body_ops:
         sub, arr, fns = _sub_call(graph.ops[i], graph, ctx, pp, where)
         subs.append(sub)
         arrays += arr
@@ -167,10 +169,12 @@ def lower_stage(graph, ctx) -> Call:
     args = {"name": f"stage{pp.split_op}", "patches": len(pp.patches), "ops": subs,
             "in_regions": [_region(r[pp.input_tensor]) for r in pp.patches],
             "out_regions": [_region(r[pp.split_tensor]) for r in pp.patches],
-            "input": ctx.offset(pp.input_tensor), "input_w": int(x.shape[2]), "input_c": int(x.shape[3]),
+            "gather": gather, "input_h": int(x.shape[1]),
+            "input": ctx.offset(pp.source_tensor), "input_w": int(x.shape[2]), "input_c": int(x.shape[3]),
             "patch_input": where.p_in, "patch_output": where.p_out,
             "split": ctx.offset(pp.split_tensor), "split_w": int(s.shape[2]), "split_c": int(s.shape[3])}
     n, m = pp.grid
-    comment = (f"patch stage: ops {pp.stage_ops[0]}..{pp.split_op} on a {n}x{m} grid of "
+    lead = " (its NCHW TRANSPOSE fused into the patch reads)" if pp.lead_ops else ""
+    comment = (f"patch stage: ops {pp.stage_ops[0]}..{pp.split_op}{lead} on a {n}x{m} grid of "
                f"{list(s.shape)} (+{pp.extra_macs} MACs recomputed)")
     return Call(pp.split_op, "patch_stage", comment, args, arrays, functions)
