@@ -125,3 +125,17 @@ def test_int8_io_refuses_a_float_input_without_its_quantize():
     g.inputs, g.outputs = [x.index], [y.index]
     with pytest.raises(TinyCompilerError, match="input 0 .* is float32 but not a lone QUANTIZE"):
         int8_io(g)
+
+
+def test_run_and_bench_take_io_int8_on_the_emulated_m4(capsys):
+    """int8 in, int8 out on the device: the same int8 scores TFLM's tensor before its DEQUANTIZE holds."""
+    graph = int8_io(load_model(model_path(VWW)))
+    x = random_inputs(graph, 0)
+    want = run_tflm(model_path(VWW), source_inputs(graph, x)).tensors[graph.outputs[0]]
+    assert main(["run", str(model_path(VWW)), "--io", "int8", "--board", "mps2-an386", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    got = np.array(d["outputs"][0]["values"] if isinstance(d["outputs"][0], dict) else d["outputs"][0])
+    assert np.array_equal(got.reshape(-1), want.reshape(-1).astype(got.dtype))
+    assert main(["bench", str(model_path(VWW)), "--io", "int8", "--board", "mps2-an386", "--json"]) == 0
+    b = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert b["arena_bytes"] == plan_for_codegen(graph).arena_bytes

@@ -141,3 +141,30 @@ def test_models_auto_patch_match_tflm(stem):
         want = run_tflm(path, inputs, preserve_all=False).outputs
         for a, b in zip(got, want):
             assert np.array_equal(a, np.asarray(b).reshape(a.shape)), f"{stem} seed {seed}"
+
+
+def test_stage_after_a_reshape_of_the_input_and_refusals_list_the_real_split_ops():
+    """A RESHAPE view of the graph input runs before the stage (it shares the input's bytes);
+    an explicit grid split where no stage ends is refused with the split ops that are valid."""
+    from tinycompiler.ir.graph import Op
+
+    g = B.small_cnn_graph(7, h=16, w=16)
+    x0 = g.inputs[0]
+    t = g.tensors[x0]
+    flat = g.add_tensor("flat", (1, t.size), "int8", t.quant)
+    shape = g.add_tensor("shape", (4,), "int32", data=np.array(t.shape, np.int32))
+    g.ops = [Op(0, "RESHAPE", [flat.index, shape.index], [x0])] + [
+        Op(k + 1, o.kind, o.inputs, o.outputs, o.attrs) for k, o in enumerate(g.ops)]
+    g.inputs = [flat.index]
+    stages = stage_candidates(codegen_graph(g))
+    splits = [s[0][-1] for s in stages]
+    assert stages and stages[0][0][0] == 1  # the stage begins after the view
+    inputs = B.random_inputs(g, np.random.default_rng(1))
+    want = run(g, inputs)[g.outputs[0]]
+    ok = next(k for k, s in zip(splits, stages) if g.tensors[s[2]].shape[1] >= 2)
+    got = HostTarget(patch=f"2x2x{ok}").run(g, inputs).outputs[0]
+    assert np.array_equal(got, want)
+    bad = max(splits) + 1
+    with pytest.raises(TinyCompilerError, match=rf"op {bad} cannot end a patch stage; valid split ops: "
+                                                rf"{', '.join(map(str, sorted(splits)))}$"):
+        plan_for_codegen(g, f"2x2x{bad}")

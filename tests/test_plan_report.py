@@ -233,7 +233,23 @@ def test_report_of_a_real_patch_plan():
     assert "patch" in {b["kind"] for b in d["buffers"]}
     root = _parse_html(render_memory_html(r))
     assert any(x.get("class") == "band-patch" for x in root.iter(f"{SVG}rect"))
-    assert "--patch auto" not in format_memory_table(r)  # no advice to turn on what is on
+    text = format_memory_table(r)
+    assert "--patch auto" not in text  # no advice to turn on what is on
+    # the search's trade-off: a Pareto front from the layer plan to the chosen plan, in the JSON,
+    # the text (with why) and as a picture whose points are the front's plans
+    search = d["patch"]["search"]
+    front = search["front"]
+    assert front[0] == {"option": "off", "peak_bytes": layered.arena_bytes, "extra_macs": 0, "extra_macs_pct": 0.0}
+    assert front[-1]["option"] == search["chosen"] == plan.patch.option
+    assert front[-1]["peak_bytes"] == plan.arena_bytes
+    for a, b in zip(front, front[1:]):  # each point lowers the peak and costs at least as many MACs
+        assert b["peak_bytes"] < a["peak_bytes"] and b["extra_macs"] >= a["extra_macs"]
+    assert search["planned"] <= search["candidates"] and "extra-MAC bound of 20%" in search["why"]
+    assert f"patch search: chose {plan.patch.option}" in text and "Pareto front" in text
+    points = [x for x in root.iter(f"{SVG}rect") if x.get("class") == "front-point" and x.find(f"{SVG}title") is not None]
+    assert len(points) == len(front)
+    tips = [x.find(f"{SVG}title").text for x in points]
+    assert any(f"--patch {plan.patch.option}:" in t and "(chosen)" in t for t in tips)
 
 
 @pytest.mark.skipif(not HAVE_REGISTRY, reason="board registry not present")

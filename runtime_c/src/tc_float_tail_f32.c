@@ -18,15 +18,21 @@
 #define TC_LOGISTIC_UPPER 16.619047164916992188f
 #define TC_LOGISTIC_LOWER (-9.0f)
 
+static float row_max(const float *x, int32_t depth)
+{
+    float max = x[0];
+    for (int32_t c = 1; c < depth; ++c) {
+        max = x[c] > max ? x[c] : max;
+    }
+    return max;
+}
+
 void tc_softmax_f32(int32_t outer, int32_t depth, float beta, const float *in, float *out)
 {
     for (int32_t i = 0; i < outer; ++i) {
         const float *x = in + (size_t)i * (size_t)depth;
         float *y = out + (size_t)i * (size_t)depth;
-        float max = x[0];
-        for (int32_t c = 1; c < depth; ++c) {
-            max = x[c] > max ? x[c] : max;
-        }
+        const float max = row_max(x, depth);
         float sum = 0.0f;
         for (int32_t c = 0; c < depth; ++c) {
             const float e = expf((x[c] - max) * beta);
@@ -44,10 +50,7 @@ void tc_log_softmax_f32(int32_t outer, int32_t depth, const float *in, float *ou
     for (int32_t i = 0; i < outer; ++i) {
         const float *x = in + (size_t)i * (size_t)depth;
         float *y = out + (size_t)i * (size_t)depth;
-        float max = x[0];
-        for (int32_t c = 1; c < depth; ++c) {
-            max = x[c] > max ? x[c] : max;
-        }
+        const float max = row_max(x, depth);
         float sum = 0.0f;
         for (int32_t c = 0; c < depth; ++c) {
             sum += expf(x[c] - max);

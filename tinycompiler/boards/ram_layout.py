@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 STACK_BYTES = 4096
 #: static RAM of the harness beside the arena (bytes): the 1,028 B frame buffer, the 257 B text
 #: command buffer and ~60 B of state, with room to spare; plus 4 B per layer (its tick count).
-#: Measured from the ELF: 1,348 B + 4 B per layer on every bundled model.
+#: Measured from the ELF: 1,348 B + 4 B per layer on every bundled model (+24 B with a float input quantized as written).
 HARNESS_STATIC_BYTES = 1536
 LAYER_TICK_BYTES = 4
 

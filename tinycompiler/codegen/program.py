@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -47,12 +48,7 @@ class IoSpec:
     @property
     def write_bytes(self) -> int:
         """Bytes the caller writes: float32 values for a written input, else the stored bytes."""
-        if not self.written:
-            return self.nbytes
-        n = 4
-        for d in self.write_shape:
-            n *= int(d)
-        return n
+        return 4 * math.prod(int(d) for d in self.write_shape) if self.written else self.nbytes
 
     @property
     def write_ctype(self) -> str:

@@ -16,7 +16,8 @@ Option syntax (``--patch``, ``plan_for_codegen(patch=...)``, ``HostTarget(patch=
 * ``off`` (or ``None``): layer by layer.
 * ``auto``: search the split op and grid for the smallest planned arena among candidates whose
   extra MACs are at most 20% of the model's MACs; ``auto:F`` sets that bound to the fraction ``F``
-  (``auto:0.1``). Falls back to layer by layer when no candidate has a smaller arena.
+  (``auto:0.1``). Falls back to layer by layer when no candidate has a smaller arena. The chosen
+  plan's ``search`` records the Pareto front of peak bytes against extra MACs and why it won.
 * ``NxMxK``: grid of ``N`` rows by ``M`` columns of patches, split after op ``K`` (its index in
   the schedule), e.g. ``2x2x5``. No MAC bound applies.
 """
@@ -108,9 +109,17 @@ class PatchPlan:
 
 
 def stage_start(graph) -> int:
-    """Index of the first op a stage may hold: QUANTIZE ops of graph inputs run before it."""
-    k = 0
-    while k < len(graph.ops) and graph.ops[k].kind == "QUANTIZE" and graph.ops[k].inputs[0] in graph.inputs:
+    """Index of the first op a stage may hold. Before it run, layer by layer: QUANTIZE ops of graph
+    inputs, and RESHAPE/SQUEEZE views of those inputs (a view shares its input's bytes, so the
+    whole tensor it gives costs nothing extra)."""
+    from tinycompiler.ir import VIEW_OPS
+
+    k, whole = 0, set(graph.inputs)
+    while k < len(graph.ops):
+        op = graph.ops[k]
+        if not (op.kind == "QUANTIZE" or op.kind in VIEW_OPS) or op.inputs[0] not in whole:
+            break
+        whole.update(op.outputs)
         k += 1
     return k
 

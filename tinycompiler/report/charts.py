@@ -104,13 +104,18 @@ def _frame(width, height, y_top, left=78, right=190, top=48, bottom=46) -> tuple
     return f, ticks
 
 
-def _axes(chart: Chart, f: _Frame, ticks, n_steps: int, slot: float, x_title: str, y_title: str) -> None:
+def _byte_axis(chart: Chart, f: _Frame, ticks) -> None:
+    """Grid lines and byte labels at ``ticks``, and both axis lines."""
     for v in ticks:
         y = f.y(v)
         chart.lines.append(Line(f.left, y, f.right, y, "grid"))
         chart.texts.append(Text(f.left - 6, y + 4, byte_label(v), "tick", "end"))
     chart.lines.append(Line(f.left, f.bottom, f.right, f.bottom, "axis"))
     chart.lines.append(Line(f.left, f.top, f.left, f.bottom, "axis"))
+
+
+def _axes(chart: Chart, f: _Frame, ticks, n_steps: int, slot: float, x_title: str, y_title: str) -> None:
+    _byte_axis(chart, f, ticks)
     step = _index_step(n_steps)
     for i in range(0, n_steps, step):
         x = f.left + (i + 0.5) * slot
@@ -262,12 +267,7 @@ def front_chart(report, width: int = 1000, height: int = 330) -> Optional[Chart]
     pct_step = next(s for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000) if x_max / s <= 10)
     x_top = pct_step * -(-x_max // pct_step)
     chart = Chart("front", width, height, f"Patch search trade-off of {report.model}: peak SRAM vs recomputed MACs")
-    for v in ticks:
-        y = f.y(v)
-        chart.lines.append(Line(f.left, y, f.right, y, "grid"))
-        chart.texts.append(Text(f.left - 6, y + 4, byte_label(v), "tick", "end"))
-    chart.lines.append(Line(f.left, f.bottom, f.right, f.bottom, "axis"))
-    chart.lines.append(Line(f.left, f.top, f.left, f.bottom, "axis"))
+    _byte_axis(chart, f, ticks)
 
     def x_of(pct):
         return f.left + (f.right - f.left) * pct / x_top
