@@ -139,3 +139,16 @@ def test_run_and_bench_take_io_int8_on_the_emulated_m4(capsys):
     assert main(["bench", str(model_path(VWW)), "--io", "int8", "--board", "mps2-an386", "--json"]) == 0
     b = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert b["arena_bytes"] == plan_for_codegen(graph).arena_bytes
+
+
+def test_eval_io_int8_agrees_with_tflm_on_the_model_file(tmp_path, capsys):
+    """eval --io int8: float images in the data set are quantized as the dropped QUANTIZE would; the
+    int8 scores are compared with TFLM's float scores through the dropped DEQUANTIZE (one to one)."""
+    graph = load_model(model_path(VWW))
+    x = np.stack([random_inputs(graph, s)[0][0] for s in range(4)])
+    data = tmp_path / "set.npz"
+    np.savez(data, x=x, y=np.array([0, 1, 0, 1]))
+    assert main(["eval", str(model_path(VWW)), "--io", "int8", "--board", "mps2-an386", "--data", str(data),
+                 "--jobs", "1", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert d["bit_exact"] == d["samples"] == 4 and d["top1"] == d["top1_tflm"]

@@ -44,6 +44,11 @@ def load_dataset(path, graph, limit=None) -> tuple:
     if key is None or "y" not in data.files:
         raise TinyCompilerError(f"{p.name} needs x_int8 or x, and y (has {', '.join(data.files)})")
     x, y = data[key], data["y"]
+    if key == "x" and x.dtype == np.float32 and 0 in graph.source_io.get("inputs", {}):
+        from tinycompiler.reference.quantize import affine_quantize  # --io int8: as the dropped QUANTIZE
+
+        q = graph.tensors[graph.inputs[0]].quant
+        x = affine_quantize(x, np.float32(q.s), q.zp, "int8")
     if x.dtype != dtype:
         raise TinyCompilerError(f"{p.name}:{key} is {x.dtype.name}; the model's input is {np.dtype(dtype).name}")
     if len(x) != len(y):
@@ -102,6 +107,7 @@ def run(args) -> int:
     import numpy as np
 
     from tinycompiler.oracle.cache import tflm_outputs
+    from tinycompiler.passes.boundary_io import source_inputs, source_outputs
     from tinycompiler.progress import Bar
     from tinycompiler.targets import get_target
     from tinycompiler.targets.parallel import run_many
@@ -113,10 +119,12 @@ def run(args) -> int:
     # end), or not at all when it has seen this model on these samples before (oracle/cache.py)
     tflm: dict = {}
     model = model_bytes(args, graph)
+    # --io int8: TFLM runs the model file on the float inputs the int8 ones stand for
+    file_samples = [source_inputs(graph, s) for s in samples]
 
     def oracle():
         try:
-            tflm["out"] = tflm_outputs(model, samples, lambda: _tflm_in_shares(model, samples, jobs))
+            tflm["out"] = tflm_outputs(model, file_samples, lambda: _tflm_in_shares(model, file_samples, jobs))
         except BaseException as e:  # noqa: BLE001 -- raised in the main thread below
             tflm["error"] = e
 
@@ -146,7 +154,7 @@ def run(args) -> int:
         raise tflm["error"]
     correct = tflm_correct = exact = same_top1 = 0
     for result, ref, label in zip(results, tflm["out"], labels):
-        out = np.asarray(result.outputs[0]).reshape(-1)
+        out = np.asarray(source_outputs(graph, result.outputs)[0]).reshape(-1)
         ref = np.asarray(ref[0]).reshape(-1)
         correct += int(np.argmax(out) == label)
         tflm_correct += int(np.argmax(ref) == label)

@@ -108,6 +108,23 @@ def source_inputs(graph, inputs) -> list:
     return out
 
 
+def source_outputs(graph, outputs) -> list:
+    """Outputs as the model file gives them: an int8 output whose DEQUANTIZE was dropped becomes
+    float32 exactly as that DEQUANTIZE (TFLM's) computes it; a one-to-one map, so comparing these
+    with TFLM's float outputs is comparing the int8 tensors."""
+    import numpy as np
+
+    dropped = graph.source_io.get("outputs", {})
+    out = []
+    for k, y in enumerate(outputs):
+        y = np.asarray(y)
+        if k in dropped:
+            q = graph.tensors[graph.outputs[k]].quant
+            y = (np.float64(np.float32(q.s)) * (y.astype(np.int64) - q.zp).astype(np.float64)).astype(np.float32)
+        out.append(y)
+    return out
+
+
 def int8_io(graph):
     """``graph`` with its float boundary dropped: int8 in, int8 out (``--io int8``).
 
