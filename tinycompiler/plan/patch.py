@@ -476,8 +476,35 @@ def resolve_patch(graph, patch, scratch_bytes=None) -> Optional[PatchPlan]:
     if parsed is None:
         return None
     if parsed[0] == "auto":
-        return search_patch_plan(graph, scratch_bytes, parsed[1])
+        return cached_search(graph, scratch_bytes, parsed[1])
     return make_patch_plan(graph, parsed[2], parsed[1])
+
+
+def cached_search(graph, scratch_bytes=None, max_extra_macs: float = DEFAULT_MAX_EXTRA_MACS,
+                  max_grid: int = MAX_GRID) -> Optional[PatchPlan]:
+    """:func:`search_patch_plan`, answered from the disk cache when this very search ran before
+    (:mod:`tinycompiler.plan.search_cache`); the plan is rebuilt from the kept option."""
+    from tinycompiler.plan import search_cache
+
+    scratch = {op.index: int(scratch_bytes(op, graph)) if scratch_bytes is not None else 0 for op in graph.ops}
+    key = search_cache.search_key(graph, scratch, (max_extra_macs, max_grid, _PLACED_CANDIDATES, _FRONT_PLANS,
+                                                   _POLISHED))
+    hit = search_cache.load(key)
+    if hit is not None:
+        option, search = hit
+        if option is None:
+            return None
+        parsed = parse_patch_option(option)
+        try:
+            pp = make_patch_plan(graph, parsed[2], parsed[1])
+        except TinyCompilerError:
+            pp = None  # an entry that no longer fits this graph: search again
+        if pp is not None:
+            pp.search = search
+            return pp
+    best = search_patch_plan(graph, lambda op, _g: scratch[op.index], max_extra_macs, max_grid)
+    search_cache.store(key, None if best is None else best.option, {} if best is None else best.search)
+    return best
 
 
 __all__ = ["DEFAULT_MAX_EXTRA_MACS", "PatchPlan", "Region", "candidate_plans", "make_patch_plan",
