@@ -132,12 +132,33 @@ def runtime_flash(elf) -> int:
     return total
 
 
-def measure(name, graph, inputs, ref_instr, opt="O2") -> dict:
+def baseline_instructions(work, board_id: str, name: str, graph, model_file=None):
+    """TFLM + CMSIS-NN's instructions for this case, built from source and counted in the same QEMU
+    (benchmarks/tflm_baseline.py; ``work`` holds its prepared sources). None without ``work``."""
+    if work is None:
+        return None
+    import tempfile
+
+    import tflm_baseline
+    from tinycompiler.boards import load_board
+    from tinycompiler.frontends.tflite import write_tflite
+    from tinycompiler.oracle.tflm import min_arena_bytes
+
+    if model_file is None:
+        d = Path(tempfile.mkdtemp(prefix="tc-baseline-case-"))
+        model_file = d / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".tflite")
+        model_file.write_bytes(write_tflite(graph))
+    arena = min_arena_bytes(model_file) + 16 * 1024
+    return tflm_baseline.measure(Path(work), load_board(board_id), Path(model_file), arena)["instructions"]
+
+
+def measure(name, graph, inputs, ref_instr, opt="O2", board=None) -> dict:
     from tinycompiler.analysis import analyze
     from tinycompiler.reference import run as ref_run
     from tinycompiler.targets import get_target
 
-    target = get_target(BOARD, opt=opt)
+    board = board or BOARD
+    target = get_target(board, opt=opt)
     t0 = time.time()
     try:
         result = target.run(graph, inputs)
@@ -150,9 +171,15 @@ def measure(name, graph, inputs, ref_instr, opt="O2") -> dict:
     macs = sum(layer.macs for layer in analyze(graph).layers)
     flash, syms = kernel_flash(m.get("elf"))
     instr = int(m["instructions"])
-    row = {"case": name, "macs": macs, "instructions": instr, "macs_per_instruction": macs / instr if instr else 0,
+    code = code_flash(m.get("elf"), int(m["flash_bytes"]))
+    weights = analyze(graph).weight_bytes
+    row = {"case": name, "board": board, "macs": macs, "instructions": instr,
+           "macs_per_instruction": macs / instr if instr else 0,
            "kernel_flash_bytes": flash, "kernel_symbols": syms, "flash_bytes": m["flash_bytes"],
-           "code_flash_bytes": code_flash(m.get("elf"), int(m["flash_bytes"])),
+           "code_flash_bytes": code,
+           # the model's constants as the firmware holds them (packed weights, requantization rows)
+           "constant_flash_bytes": int(m["flash_bytes"]) - code, "model_weight_bytes": weights,
+           "constant_flash_ratio": round((int(m["flash_bytes"]) - code) / weights, 3) if weights else None,
            "runtime_flash_bytes": runtime_flash(m.get("elf")),
            "tflm_cmsis_nn_instructions": ref_instr,
            "speedup": (ref_instr / instr) if ref_instr else None, "bit_exact": bool(exact),
@@ -161,17 +188,19 @@ def measure(name, graph, inputs, ref_instr, opt="O2") -> dict:
     return row
 
 
-def print_table(rows):
+def print_table(rows, board=None):
     print(f"{'case':<28} {'MACs':>11} {'ours (instr)':>13} {'MAC/instr':>9} {'TFLM+CMSIS-NN':>14} "
-          f"{'speed-up':>8} {'kernel flash':>12} {'runtime code':>12} {'code flash':>10} {'exact':>5}")
+          f"{'speed-up':>8} {'kernel flash':>12} {'runtime code':>12} {'code flash':>10} {'consts/weights':>14} "
+          f"{'exact':>5}")
     for r in rows:
         ref = f"{r['tflm_cmsis_nn_instructions']:,}" if r["tflm_cmsis_nn_instructions"] else "-"
         sp = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
         print(f"{r['case']:<28} {r['macs']:>11,} {r['instructions']:>13,} {r['macs_per_instruction']:>9.3f} "
               f"{ref:>14} {sp:>8} {r['kernel_flash_bytes']:>12,} {r.get('runtime_flash_bytes', 0):>12,} "
               f"{r.get('code_flash_bytes', 0):>10,} "
+              f"{(str(r['constant_flash_ratio']) + 'x') if r.get('constant_flash_ratio') else '-':>14} "
               f"{'yes' if r['bit_exact'] else 'NO':>5}")
-    print("(QEMU -icount on mps2-an386: exact instructions per Invoke, not cycles; flash in bytes. kernel flash:\n"
+    print(f"(QEMU -icount on {board or BOARD}: exact instructions per Invoke, not cycles; flash in bytes. kernel flash:\n"
           " the conv-family kernels; runtime code: every kernel + the generated call sequence, without the\n"
           " model's constants; code flash: the whole firmware without the model's constants, serial harness,\n"
           f" start-up and libc included. TFLM's runtime code was {TFLM_CODE_FLASH} on top of the model)")
@@ -184,7 +213,13 @@ def main(argv=None) -> int:
     ap.add_argument("--no-layers", action="store_true")
     ap.add_argument("--opt", default="O2", choices=("O2", "Os"))
     ap.add_argument("--layers", action="store_true", help="print per-layer counts of whole models")
+    ap.add_argument("--board", default=BOARD, help="the emulated board (mps2-an386 M4, mps2-an500 M7, ...)")
+    ap.add_argument("--baseline-work", help="measure TFLM + CMSIS-NN from source for every case on --board "
+                                            "(the folder benchmarks/tflm_baseline.py --prepare made); without it "
+                                            "the M4 column quotes the counts measured for the issue")
     args = ap.parse_args(argv)
+    if args.board != BOARD and not args.baseline_work:
+        ap.error("on a board other than mps2-an386 the TFLM + CMSIS-NN column needs --baseline-work")
 
     from tinycompiler.frontends import load_model
     from tinycompiler.tensor_io import random_inputs
@@ -196,6 +231,7 @@ def main(argv=None) -> int:
     if not args.no_models:
         for name, fname, ref in MODELS:
             cases.append((name, (lambda f=fname: load_model(str(MODELS_DIR / f))), ref, "model"))
+    files = {name: MODELS_DIR / fname for name, fname, _ in MODELS}
     if args.only:
         cases = [c for c in cases if any(s in c[0] for s in args.only)]
 
@@ -204,8 +240,12 @@ def main(argv=None) -> int:
         graph = build()
         inputs = builders.random_inputs(graph, np.random.default_rng(SEED)) if kind == "layer" \
             else random_inputs(graph, 0)
-        row = measure(name, graph, inputs, ref, args.opt)
+        if args.baseline_work:
+            ref = baseline_instructions(args.baseline_work, args.board, name, graph, files.get(name))
+        row = measure(name, graph, inputs, ref, args.opt, args.board)
         row["kind"] = kind
+        row["baseline"] = "measured from source (benchmarks/tflm_baseline.py)" if args.baseline_work else \
+            "quoted: measured for the issue on mps2-an386"
         rows.append(row)
         print(f"{name}: {row['instructions']:,} instructions, exact={row['bit_exact']} ({row['seconds']} s)",
               flush=True)
@@ -213,16 +253,17 @@ def main(argv=None) -> int:
             for layer in row["layers"]:
                 print(f"   {layer['layer']:>3} {layer['instructions']:>12,}  {layer['what']}")
     print()
-    print_table(rows)
-    # -Os runs go to their own file, so they never mix with the -O2 rows
-    results = RESULTS if args.opt == "O2" else RESULTS.with_name(f"kernels_{args.opt}.json")
+    print_table(rows, args.board)
+    # -Os runs and other boards go to their own files, so they never mix with the M4 -O2 rows
+    stem = "kernels" + ("" if args.board == BOARD else f"_{args.board}") + ("" if args.opt == "O2" else f"_{args.opt}")
+    results = RESULTS.with_name(stem + ".json")
     results.parent.mkdir(parents=True, exist_ok=True)
     old = {}
     if results.exists() and args.only:
         old = {r["case"]: r for r in json.loads(results.read_text()).get("rows", [])}
     for r in rows:
         old[r["case"]] = r
-    results.write_text(json.dumps({"board": BOARD, "opt": args.opt, "unit": "instructions",
+    results.write_text(json.dumps({"board": args.board, "opt": args.opt, "unit": "instructions",
                                    "tflm_code_flash": TFLM_CODE_FLASH,
                                    "goal_speedup": GOAL, "rows": list(old.values())}, indent=1))
     bad = [r["case"] for r in rows if not r["bit_exact"]]
