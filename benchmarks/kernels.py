@@ -60,6 +60,9 @@ def _layer_cases():
         ("dw5x5 24x24x96", lambda: b.depthwise_graph(SEED, 24, 24, 96, 1, 5, 5, 1, 1, "SAME"), 12_847_793),
         ("dw7x7 24x24x96", lambda: b.depthwise_graph(SEED, 24, 24, 96, 1, 7, 7, 1, 1, "SAME"), None),
         ("fc 256->128", lambda: b.fully_connected_graph(SEED, 1, 256, 128), 69_290),
+        # the speed issue's 1-D temporal network (W = 1, Kx1 depthwise up to 15, dilated, 128 -> 128
+        # pointwise over 15-30 pixels, a tiny head); TFLM's count needs --baseline-work
+        ("temporal 1-D 30x1x128", lambda: b.temporal_graph(SEED), None),
     ]
 
 
@@ -142,14 +145,14 @@ def baseline_instructions(work, board_id: str, name: str, graph, model_file=None
     import tflm_baseline
     from tinycompiler.boards import load_board
     from tinycompiler.frontends.tflite import write_tflite
-    from tinycompiler.oracle.tflm import min_arena_bytes
 
     if model_file is None:
         d = Path(tempfile.mkdtemp(prefix="tc-baseline-case-"))
         model_file = d / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".tflite")
         model_file.write_bytes(write_tflite(graph))
-    arena = min_arena_bytes(model_file) + 16 * 1024
-    return tflm_baseline.measure(Path(work), load_board(board_id), Path(model_file), arena)["instructions"]
+    model_file = Path(model_file)
+    return tflm_baseline.measure(Path(work), load_board(board_id), model_file,
+                                 tflm_baseline.arena_for(model_file))["instructions"]
 
 
 def measure(name, graph, inputs, ref_instr, opt="O2", board=None) -> dict:

@@ -441,6 +441,23 @@ def small_cnn_graph(rng, h=12, w=12, cin=3, classes=4) -> Graph:
     return finish(g, add_fully_connected(g, rng, y, classes))
 
 
+def temporal_graph(rng, steps=30, channels=128, classes=12) -> Graph:
+    """A 1-D temporal network as keyword spotters and sensor models are built: input 1xTx1xC
+    (W = 1), depthwise Kx1 kernels with K from 3 to 15 (some dilated), pointwise 128 -> 128 over
+    15-30 pixels, then a tiny head (average pool, FC). Random weights (speed issue's benchmark)."""
+    rng = rng_of(rng)
+    g, x = new_graph(rng, (1, steps, 1, channels), name="temporal")
+    y = add_conv2d(g, rng, x, channels, 1, 1, padding="VALID", activation="RELU")
+    for k, stride, dilation in ((3, 1, 1), (5, 1, 1), (7, 2, 1), (9, 1, 2), (15, 1, 1), (3, 1, 4)):
+        y = add_depthwise(g, rng, y, 1, k, 1, stride=(stride, 1), dilation=(dilation, 1), padding="SAME",
+                          activation="RELU")
+        y = add_conv2d(g, rng, y, channels, 1, 1, padding="VALID", activation="RELU")
+    n, oh, ow, c = g.tensors[y].shape
+    y = add_pool(g, rng, "AVERAGE_POOL_2D", y, oh, ow)
+    y = add_reshape(g, rng, y, (1, c))
+    return finish(g, add_fully_connected(g, rng, y, classes))
+
+
 # ------------------------------------------------------------------------------------------------
 # inputs
 
