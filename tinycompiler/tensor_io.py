@@ -22,7 +22,7 @@ def check_inputs(graph, arrays) -> list:
     For an int8 input that stands for a float32 one of the model file (``--io int8``), a float32
     array is accepted and quantized exactly as the dropped QUANTIZE (TFLM's) would have.
     """
-    from tinycompiler.reference.quantize import affine_quantize
+    from tinycompiler.passes.boundary_io import quantize_for_input
 
     specs = input_specs(graph)
     if len(arrays) != len(specs):
@@ -32,8 +32,7 @@ def check_inputs(graph, arrays) -> list:
     for i, (x, (shape, dtype)) in enumerate(zip(arrays, specs)):
         x = np.asarray(x)
         if i in dropped and x.dtype == np.float32:
-            q = graph.tensors[graph.inputs[i]].quant
-            x = affine_quantize(x, np.float32(q.s), q.zp, graph.tensors[graph.inputs[i]].dtype)
+            x = quantize_for_input(graph, i, x)
         if x.dtype != dtype:
             raise TinyCompilerError(
                 f"input {i} has dtype {x.dtype.name}, the model wants {np.dtype(dtype).name}{list(shape)}"

@@ -202,23 +202,26 @@ def max_pool_2d(op, graph) -> dict:
     return _pool(op, graph, "tc_maxpool_s8")
 
 
+def reduce_walk(shape, axes) -> dict:
+    """tc_mean_params' walk fields for reducing ``axes`` of a row-major ``shape``: the kept and the
+    reduced dims, each collapsed, with their input element strides."""
+    axes = sorted(axes)
+    strides = _row_strides(shape)
+    kept = [i for i in range(len(shape)) if i not in axes]
+    o_dims, o_str = collapse_strided([shape[i] for i in kept], [strides[i] for i in kept])
+    r_dims, r_str = collapse_strided([shape[a] for a in axes], [strides[a] for a in axes])
+    return {"out_rank": len(o_dims), "out_dims": _pad_list(o_dims, 1), "out_strides": _pad_list(o_str),
+            "red_rank": len(r_dims), "red_dims": _pad_list(r_dims, 1), "red_strides": _pad_list(r_str)}
+
+
 def mean(op, graph) -> dict:
     x, out = op.input(graph, 0), op.output(graph)
     _int8_quant(op, x, "the input")
     _int8_quant(op, out, "the output")
     m = _mean_params(op, graph, _const_input(op, graph, 1, "axes"))
-    axes = sorted(m["axes"])
-    strides = _row_strides(x.shape)
-    kept = [i for i in range(len(x.shape)) if i not in axes]
     if m["n"] == 0 or _size(x.shape) == 0:
         raise TinyCompilerError(f"{op.where()}: MEAN of an empty tensor is not supported")
-    o_dims, o_str = collapse_strided([x.shape[i] for i in kept], [strides[i] for i in kept])
-    r_dims, r_str = collapse_strided([x.shape[a] for a in axes], [strides[a] for a in axes])
-    params = {
-        "out_rank": len(o_dims), "out_dims": _pad_list(o_dims, 1), "out_strides": _pad_list(o_str),
-        "red_rank": len(r_dims), "red_dims": _pad_list(r_dims, 1), "red_strides": _pad_list(r_str),
-        **_fields(m, "sum_offset", "multiplier", "shift", "output_zp"),
-    }
+    params = {**reduce_walk(x.shape, m["axes"]), **_fields(m, "sum_offset", "multiplier", "shift", "output_zp")}
     return {"kernel": "tc_mean_s8", "params": params}
 
 

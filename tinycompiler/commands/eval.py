@@ -45,10 +45,9 @@ def load_dataset(path, graph, limit=None) -> tuple:
         raise TinyCompilerError(f"{p.name} needs x_int8 or x, and y (has {', '.join(data.files)})")
     x, y = data[key], data["y"]
     if key == "x" and x.dtype == np.float32 and 0 in graph.source_io.get("inputs", {}):
-        from tinycompiler.reference.quantize import affine_quantize  # --io int8: as the dropped QUANTIZE
+        from tinycompiler.passes.boundary_io import quantize_for_input  # --io int8: as the dropped QUANTIZE
 
-        q = graph.tensors[graph.inputs[0]].quant
-        x = affine_quantize(x, np.float32(q.s), q.zp, "int8")
+        x = quantize_for_input(graph, 0, x)
     if x.dtype != dtype:
         raise TinyCompilerError(f"{p.name}:{key} is {x.dtype.name}; the model's input is {np.dtype(dtype).name}")
     if len(x) != len(y):

@@ -87,6 +87,16 @@ def stored_inputs(graph, inputs) -> list:
     return [quantize(found[k], graph, [x]) if k in found else x for k, x in enumerate(inputs)]
 
 
+def quantize_for_input(graph, pos: int, x):
+    """float32 ``x`` for int8 graph input ``pos`` (one that stands for a float input: ``--io
+    int8``, or quantized as written), quantized with that tensor's scale and zero point exactly as
+    TFLM's QUANTIZE (the reference's) would."""
+    from tinycompiler.reference.quantize import affine_quantize
+
+    t = graph.tensors[graph.inputs[pos]]
+    return affine_quantize(x, t.quant.s, t.quant.zp, t.dtype)
+
+
 def source_inputs(graph, inputs) -> list:
     """Inputs for the model file (TFLM) from inputs given for ``graph`` (``--io int8``).
 
@@ -96,14 +106,15 @@ def source_inputs(graph, inputs) -> list:
     """
     import numpy as np
 
+    from tinycompiler.reference.quantize import affine_dequantize
+
     dropped = graph.source_io.get("inputs", {})
     out = []
     for k, x in enumerate(inputs):
         x = np.asarray(x)
         if k in dropped and x.dtype != np.float32:
             q = graph.tensors[graph.inputs[k]].quant
-            shape = graph.tensors[dropped[k]].shape
-            x = (np.float64(np.float32(q.s)) * (x.astype(np.float64) - q.zp)).astype(np.float32).reshape(shape)
+            x = affine_dequantize(x, q.s, q.zp).reshape(graph.tensors[dropped[k]].shape)
         out.append(x)
     return out
 
@@ -114,13 +125,15 @@ def source_outputs(graph, outputs) -> list:
     with TFLM's float outputs is comparing the int8 tensors."""
     import numpy as np
 
+    from tinycompiler.reference.quantize import affine_dequantize
+
     dropped = graph.source_io.get("outputs", {})
     out = []
     for k, y in enumerate(outputs):
         y = np.asarray(y)
         if k in dropped:
             q = graph.tensors[graph.outputs[k]].quant
-            y = (np.float64(np.float32(q.s)) * (y.astype(np.int64) - q.zp).astype(np.float64)).astype(np.float32)
+            y = affine_dequantize(y, q.s, q.zp)
         out.append(y)
     return out
 

@@ -51,16 +51,19 @@ def greedy_by_size(buffers, seams=()) -> list:
     return _place(buffers, order, seams)
 
 
-def greedy_by_conflict(buffers, seams=()) -> list:
-    """Buffers alive in the most crowded steps first: they decide the peak."""
+def crowding(buffers) -> list:
+    """Per buffer, the bytes alive at the most crowded step of its lifetime."""
     steps = {}
     for b in buffers:
         for t in range(b.start, b.end + 1):
             steps[t] = steps.get(t, 0) + b.size
-    order = sorted(
-        range(len(buffers)),
-        key=lambda i: (-max(steps[t] for t in range(buffers[i].start, buffers[i].end + 1)), -buffers[i].size),
-    )
+    return [max(steps[t] for t in range(b.start, b.end + 1)) for b in buffers]
+
+
+def greedy_by_conflict(buffers, seams=()) -> list:
+    """Buffers alive in the most crowded steps first: they decide the peak."""
+    crowd = crowding(buffers)
+    order = sorted(range(len(buffers)), key=lambda i: (-crowd[i], -buffers[i].size))
     return _place(buffers, order, seams)
 
 

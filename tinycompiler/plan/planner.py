@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
-from tinycompiler.plan.allocators import arena_size, best_placement, lower_bound, past_seams
+from tinycompiler.plan.allocators import arena_size, best_placement, crowding, lower_bound, past_seams
 from tinycompiler.plan.buffers import Buffer, TensorGroups, align_up, group_buffers, group_lifetimes
 from tinycompiler.plan.inplace import merge_inplace
 from tinycompiler.plan.lifetimes import tensor_lifetimes, view_roots
@@ -238,18 +238,14 @@ def _tail_placement(buffers, tails, seams=(), restarts: int = 0, seed: int = 0) 
 
     size = [b.size + (buffers[tails[i]].size if i in tails else 0) for i, b in enumerate(buffers)]
     idx = range(len(buffers))
-    steps = {}
-    for b in buffers:
-        for t in range(b.start, b.end + 1):
-            steps[t] = steps.get(t, 0) + b.size
-    crowd = [max(steps[t] for t in range(b.start, b.end + 1)) for b in buffers]
+    crowd = crowding(buffers)
     orders = {
         "greedy_by_size+tails": sorted(idx, key=lambda i: (-size[i], buffers[i].start)),
         "greedy_by_start+tails": sorted(idx, key=lambda i: (buffers[i].start, -size[i])),
         "greedy_by_end+tails": sorted(idx, key=lambda i: (-buffers[i].end, -size[i])),
         "greedy_by_conflict+tails": sorted(idx, key=lambda i: (-crowd[i], -size[i])),
     }
-    bound = max(steps.values(), default=0)
+    bound = lower_bound(buffers)
     best = None
     for name, order in orders.items():
         offsets = _place_with_tails(buffers, tails, order, seams)

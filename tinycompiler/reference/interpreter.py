@@ -63,9 +63,9 @@ def _check_inputs(graph, inputs) -> list:
         t = graph.tensors[idx]
         x = np.asarray(x)
         if k in graph.written_inputs and x.dtype == np.float32:  # quantized as written, as the C does
-            from tinycompiler.reference.quantize import affine_quantize
+            from tinycompiler.passes.boundary_io import quantize_for_input
 
-            x = affine_quantize(x.reshape(t.shape), np.float32(t.quant.s), t.quant.zp, t.dtype)
+            x = quantize_for_input(graph, k, x.reshape(t.shape))
         if tuple(x.shape) != tuple(t.shape):
             raise TinyCompilerError(f"input {k} ({t.name!r}) must have shape {tuple(t.shape)}, got {tuple(x.shape)}")
         if x.dtype != np.dtype(t.dtype):

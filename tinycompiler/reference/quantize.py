@@ -39,6 +39,12 @@ def affine_quantize(x, scale, zero_point: int, dtype: str):
     return np.clip(v, lo, hi).astype(dtype)
 
 
+def affine_dequantize(q, scale, zero_point: int):
+    """TFLite's Dequantize of integers ``q``: ``float32(double(float32 scale) * (q - zp))``."""
+    s = np.float64(np.float32(scale))
+    return (s * (np.asarray(q).astype(np.int64) - int(zero_point)).astype(np.float64)).astype(np.float32)
+
+
 def requantize_params(in_scale, in_zp: int, out_scale, out_zp: int) -> dict:
     """Requantize's constants: ``multiplier``/``shift`` of ``float32(in_scale) / float32(out_scale)``
     (divided in double), ``input_zp``, ``output_zp``."""
@@ -93,8 +99,7 @@ def quantize(op, graph, inputs):
 
 def dequantize(op, graph, inputs):
     p = dequantize_params(op, graph)
-    scale = np.float64(p["scale"])
-    return (scale * (inputs[0].astype(np.int64) - p["zero_point"]).astype(np.float64)).astype(np.float32)
+    return affine_dequantize(inputs[0], p["scale"], p["zero_point"])
 
 
 KERNELS = {"QUANTIZE": quantize, "DEQUANTIZE": dequantize}

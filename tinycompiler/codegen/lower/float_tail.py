@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinycompiler.codegen.lower.ops import _comment, _operand
-from tinycompiler.codegen.op_params import _const_input, _pad_list, _row_strides, broadcast_params, collapse_strided
+from tinycompiler.codegen.op_params import _const_input, broadcast_params, reduce_walk
 from tinycompiler.codegen.program import Call
 from tinycompiler.errors import TinyCompilerError
 from tinycompiler.ir import VIEW_OPS
@@ -68,14 +68,8 @@ def lower_float(op, graph, ctx):
                 "rows": _size(x.shape) // depth, "depth": depth, "units": units, "act_min": lo, "act_max": hi}
         return _call(op, graph, ctx, args, arrays, "tc_fully_connected_f32")
     if op.kind == "MEAN":
-        axes = sorted({int(a) % len(x.shape) for a in _const_input(op, graph, 1, "axes").reshape(-1)})
-        strides = _row_strides(x.shape)
-        kept = [i for i in range(len(x.shape)) if i not in axes]
-        o_dims, o_str = collapse_strided([x.shape[i] for i in kept], [strides[i] for i in kept])
-        r_dims, r_str = collapse_strided([x.shape[a] for a in axes], [strides[a] for a in axes])
-        params = {"out_rank": len(o_dims), "out_dims": _pad_list(o_dims, 1), "out_strides": _pad_list(o_str),
-                  "red_rank": len(r_dims), "red_dims": _pad_list(r_dims, 1), "red_strides": _pad_list(r_str),
-                  "sum_offset": 0, "multiplier": 0, "shift": 0, "output_zp": 0}
+        axes = {int(a) % len(x.shape) for a in _const_input(op, graph, 1, "axes").reshape(-1)}
+        params = {**reduce_walk(x.shape, axes), "sum_offset": 0, "multiplier": 0, "shift": 0, "output_zp": 0}
         return _call(op, graph, ctx, {**base, "params": params}, arrays, "tc_mean_f32")
     if op.kind == "CONCATENATION":
         rank = len(out.shape)
