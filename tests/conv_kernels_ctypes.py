@@ -110,6 +110,12 @@ def applies(lib, name, args) -> bool:
                                  ctypes.byref(Dims(*args.filter_dims))))
 
 
+def _quant_for(quant, rq):
+    """The quant argument of a packed kernel: NULL beside a tc_rq table (what codegen passes: the
+    kernel must not read it then), else the per-channel multiplier / shift."""
+    return None if rq is not None else ctypes.byref(quant)
+
+
 def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
     """Run kernel ``name``; returns ``(status, output)``. Buffers are sized exactly (for ASan).
     tc_conv2d_packed_s8 runs with and without its tc_rq table (``rq_mode`` "both": the two must agree,
@@ -136,7 +142,7 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
             results = []
             for rq_p in [None] + ([ptr(rq, I32)] if rq is not None else []):
                 o = np.zeros_like(out)
-                st = f(ctypes.byref(p), ctypes.byref(quant), rq_p, I32(b), I32(depth), I32(units), ptr(x),
+                st = f(ctypes.byref(p), _quant_for(quant, rq_p), rq_p, I32(b), I32(depth), I32(units), ptr(x),
                        ptr(wp), ptr(fb, I32), ptr(o))
                 results.append((st, o))
             if any(r[0] != results[0][0] or not np.array_equal(r[1], results[0][1]) for r in results):
@@ -158,7 +164,7 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
             for rq_p in modes:
                 scratch = np.zeros(nbytes + scratch_pad, dtype=np.int8)
                 o = np.zeros_like(out)
-                st = f(ctypes.byref(p), ctypes.byref(quant), rq_p, ctypes.byref(di), ptr(x), ctypes.byref(df),
+                st = f(ctypes.byref(p), _quant_for(quant, rq_p), rq_p, ctypes.byref(di), ptr(x), ctypes.byref(df),
                        ptr(wp), ptr(fb, I32), ctypes.byref(do), ptr(o), ptr(scratch))
                 results.append((st, o))
             if any(r[0] != results[0][0] or not np.array_equal(r[1], results[0][1]) for r in results):
@@ -172,7 +178,7 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
             results = []
             for rq_p in [None] + ([ptr(rq, I32)] if rq is not None else []):
                 o = np.zeros_like(out)
-                st = f(ctypes.byref(p), ctypes.byref(quant), rq_p, ctypes.byref(di), ptr(x), ctypes.byref(df),
+                st = f(ctypes.byref(p), _quant_for(quant, rq_p), rq_p, ctypes.byref(di), ptr(x), ctypes.byref(df),
                        ptr(w16, ctypes.c_int16), ptr(fb, I32), ctypes.byref(do), ptr(o))
                 results.append((st, o))
             if any(r[0] != results[0][0] or not np.array_equal(r[1], results[0][1]) for r in results):
@@ -219,7 +225,7 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
             for rq_p in ([None] + ([ptr(rq, I32)] if rq is not None else [])):
                 buf = x.copy()
                 scratch = np.zeros(nbytes + scratch_pad, dtype=np.int8)
-                st = f(ctypes.byref(p), ctypes.byref(quant), rq_p, ctypes.byref(di), ctypes.byref(df),
+                st = f(ctypes.byref(p), _quant_for(quant, rq_p), rq_p, ctypes.byref(di), ctypes.byref(df),
                        ptr(w16, ctypes.c_int16), ptr(fb, I32), ctypes.byref(do), ptr(buf), ptr(scratch), I32(nbytes))
                 got = buf.reshape(-1)[:out.size].reshape(out.shape).copy()
                 results.append((st, got))
@@ -237,7 +243,7 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
         rq = requant_table(args)
         if rq is not None:  # the folded requantization must give the same bytes
             out2 = np.zeros_like(out)
-            st2 = f(ctypes.byref(p), ctypes.byref(quant), ptr(rq, I32), ctypes.byref(di), ptr(x),
+            st2 = f(ctypes.byref(p), None, ptr(rq, I32), ctypes.byref(di), ptr(x),
                     ctypes.byref(df), ptr(w16, ctypes.c_int16), ptr(fb, I32), ctypes.byref(do), ptr(out2))
             if st2 != st or not np.array_equal(out, out2):
                 return -100, out2
@@ -267,7 +273,7 @@ def call_packed_conv_overlapped(lib, args, x, lag: int):
     base = buf.ctypes.data
     f = lib.tc_conv2d_packed_s8
     f.restype = ctypes.c_int
-    st = f(ctypes.byref(p), ctypes.byref(quant), ptr(rq, I32) if rq is not None else None, ctypes.byref(di),
+    st = f(ctypes.byref(p), _quant_for(quant, rq), ptr(rq, I32) if rq is not None else None, ctypes.byref(di),
            ctypes.c_void_p(base + in_off), ctypes.byref(df), ptr(wp), ptr(fb, I32), ctypes.byref(do),
            ctypes.c_void_p(base + in_off + lag), ptr(scratch))
     out = buf[in_off + lag:in_off + lag + out_n].copy().reshape(args.output_dims)
@@ -293,7 +299,7 @@ def call_c1_packed_overlapped(lib, args, x, lag: int, use_rq: bool = True):
     base = buf.ctypes.data
     f = lib.tc_conv2d_c1_packed_s8
     f.restype = ctypes.c_int
-    st = f(ctypes.byref(p), ctypes.byref(quant), ptr(rq, I32) if (rq is not None and use_rq) else None,
+    st = f(ctypes.byref(p), _quant_for(quant, rq if use_rq else None), ptr(rq, I32) if (rq is not None and use_rq) else None,
            ctypes.byref(di), ctypes.c_void_p(base + in_off), ctypes.byref(df), ptr(w16, ctypes.c_int16), ptr(fb, I32),
            ctypes.byref(do), ctypes.c_void_p(base + in_off + lag))
     out = buf[in_off + lag:in_off + lag + out_n].copy().reshape(args.output_dims)

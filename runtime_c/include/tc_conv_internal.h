@@ -71,25 +71,52 @@ static inline int tc_dims_ok(const tc_dims *d)
     return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
 }
 
+/* The per-channel quant is complete. */
+static inline int tc_quant_ok(const tc_per_channel_quant *q)
+{
+    return q != NULL && q->multiplier != NULL && q->shift != NULL;
+}
+
+/* What a packed kernel requantizes with: its tc_rq rows (then quant may be NULL: codegen emits no
+ * multiplier / shift arrays beside a table), else the per-channel quant. */
+static inline int tc_rq_or_quant_ok(const tc_rq *rq, const tc_per_channel_quant *q)
+{
+    return rq != NULL || tc_quant_ok(q);
+}
+
+/* Shared shape checks of the CONV_2D kernels (the quant is checked by the caller). */
+static inline int tc_conv_shapes_ok(const tc_conv_params *p, const tc_dims *in, const void *input, const tc_dims *f,
+                                    const void *filter, const tc_dims *out, const void *output)
+{
+    return p != NULL && input != NULL && filter != NULL && output != NULL && tc_dims_ok(in) && tc_dims_ok(f) &&
+           tc_dims_ok(out) && f->c == in->c && f->n == out->c && in->n == out->n && p->stride_h > 0 && p->stride_w > 0 &&
+           p->dilation_h > 0 && p->dilation_w > 0 && p->pad_top >= 0 && p->pad_left >= 0;
+}
+
 /* Shared argument checks of the CONV_2D kernels. */
 static inline int tc_conv_args_ok(const tc_conv_params *p, const tc_per_channel_quant *q,
                                   const tc_dims *in, const void *input, const tc_dims *f, const void *filter,
                                   const tc_dims *out, const void *output)
 {
-    return p != NULL && q != NULL && q->multiplier != NULL && q->shift != NULL && input != NULL &&
-           filter != NULL && output != NULL && tc_dims_ok(in) && tc_dims_ok(f) && tc_dims_ok(out) &&
-           f->c == in->c && f->n == out->c && in->n == out->n && p->stride_h > 0 && p->stride_w > 0 &&
-           p->dilation_h > 0 && p->dilation_w > 0 && p->pad_top >= 0 && p->pad_left >= 0;
+    return tc_quant_ok(q) && tc_conv_shapes_ok(p, in, input, f, filter, out, output);
 }
 
-static inline int tc_dw_args_ok(const tc_dw_conv_params *p, const tc_per_channel_quant *q,
-                                const tc_dims *in, const tc_dims *f, const void *filter, const tc_dims *out)
+/* Shared shape checks of the DEPTHWISE_CONV_2D kernels (the quant is checked by the caller). */
+static inline int tc_dw_shapes_ok(const tc_dw_conv_params *p, const tc_dims *in, const tc_dims *f,
+                                  const void *filter, const tc_dims *out)
 {
-    return p != NULL && q != NULL && q->multiplier != NULL && q->shift != NULL && filter != NULL &&
-           tc_dims_ok(in) && tc_dims_ok(f) && tc_dims_ok(out) && p->depth_multiplier > 0 &&
+    return p != NULL && filter != NULL && tc_dims_ok(in) && tc_dims_ok(f) && tc_dims_ok(out) &&
+           p->depth_multiplier > 0 &&
            f->n == 1 && f->c == in->c * p->depth_multiplier && out->c == f->c && in->n == out->n &&
            p->stride_h > 0 && p->stride_w > 0 && p->dilation_h > 0 && p->dilation_w > 0 &&
            p->pad_top >= 0 && p->pad_left >= 0;
+}
+
+/* Shared argument checks of the DEPTHWISE_CONV_2D kernels. */
+static inline int tc_dw_args_ok(const tc_dw_conv_params *p, const tc_per_channel_quant *q,
+                                const tc_dims *in, const tc_dims *f, const void *filter, const tc_dims *out)
+{
+    return tc_quant_ok(q) && tc_dw_shapes_ok(p, in, f, filter, out);
 }
 
 /* First/one-past-last filter tap index k with 0 <= origin + k * dilation < size. */

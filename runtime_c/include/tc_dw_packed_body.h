@@ -9,23 +9,24 @@
 #include "tc_conv.h"
 #include "tc_conv_internal.h"
 
-/* Four requantized channels to out[0..3]: folded constants when rq != NULL, else per-channel quant. */
+/* Channels c..c+3 requantized to out[0..3]: folded constants when rq != NULL (then mul / sh may be
+ * NULL), else per-channel quant. */
 static inline __attribute__((always_inline)) void tc_dw_store4(int8_t *out, int32_t a0, int32_t a1, int32_t a2,
-                                                               int32_t a3, const tc_rq *rq, const int32_t *mul,
-                                                               const int32_t *sh, int32_t out_off, int32_t mn,
-                                                               int32_t mx)
+                                                               int32_t a3, int32_t c, const tc_rq *rq,
+                                                               const int32_t *mul, const int32_t *sh,
+                                                               int32_t out_off, int32_t mn, int32_t mx)
 {
     if (rq != NULL) {
-        out[0] = tc_rq_clamp(a0, rq, mn, mx);
-        out[1] = tc_rq_clamp(a1, rq + 1, mn, mx);
-        out[2] = tc_rq_clamp(a2, rq + 2, mn, mx);
-        out[3] = tc_rq_clamp(a3, rq + 3, mn, mx);
+        out[0] = tc_rq_clamp(a0, rq + c, mn, mx);
+        out[1] = tc_rq_clamp(a1, rq + c + 1, mn, mx);
+        out[2] = tc_rq_clamp(a2, rq + c + 2, mn, mx);
+        out[3] = tc_rq_clamp(a3, rq + c + 3, mn, mx);
     } else {
         const tc_act_range act = {mn, mx};
-        out[0] = tc_conv_output(a0, mul[0], sh[0], out_off, act);
-        out[1] = tc_conv_output(a1, mul[1], sh[1], out_off, act);
-        out[2] = tc_conv_output(a2, mul[2], sh[2], out_off, act);
-        out[3] = tc_conv_output(a3, mul[3], sh[3], out_off, act);
+        out[0] = tc_conv_output(a0, mul[c], sh[c], out_off, act);
+        out[1] = tc_conv_output(a1, mul[c + 1], sh[c + 1], out_off, act);
+        out[2] = tc_conv_output(a2, mul[c + 2], sh[c + 2], out_off, act);
+        out[3] = tc_conv_output(a3, mul[c + 3], sh[c + 3], out_off, act);
     }
 }
 
@@ -112,8 +113,8 @@ tc_dw_packed_body(const tc_dw_conv_params *params, const tc_per_channel_quant *q
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
     const int32_t zp = -params->input_offset;
     const uint32_t zp2 = tc_pack16(zp, zp);
-    const int32_t *mul = quant->multiplier;
-    const int32_t *sh = quant->shift;
+    const int32_t *mul = quant != NULL ? quant->multiplier : NULL; /* read only without rq */
+    const int32_t *sh = quant != NULL ? quant->shift : NULL;
     const int32_t out_off = params->output_offset;
     const int32_t mn = params->act.min, mx = params->act.max;
     const int32_t ch4 = ch & ~3;
@@ -140,7 +141,7 @@ tc_dw_packed_body(const tc_dw_conv_params *params, const tc_per_channel_quant *q
                                 a3 = folded_bias[c + 3];
                         tc_dw4_taps(x0 + c, w, kh, kw, x_row, x_tap, &a0, &a1, &a2, &a3);
                         w += 2 * taps;
-                        tc_dw_store4(output + c, a0, a1, a2, a3, rq != NULL ? rq + c : NULL, mul + c, sh + c, out_off, mn, mx);
+                        tc_dw_store4(output + c, a0, a1, a2, a3, c, rq, mul, sh, out_off, mn, mx);
                     }
                 } else {
                     for (; c < ch4; c += 4) {
@@ -163,7 +164,7 @@ tc_dw_packed_body(const tc_dw_conv_params *params, const tc_per_channel_quant *q
                                 a3 = tc_smlatt(x13, w13, a3);
                             }
                         }
-                        tc_dw_store4(output + c, a0, a1, a2, a3, rq != NULL ? rq + c : NULL, mul + c, sh + c, out_off, mn, mx);
+                        tc_dw_store4(output + c, a0, a1, a2, a3, c, rq, mul, sh, out_off, mn, mx);
                     }
                 }
                 const int16_t *wt = (const int16_t *)(const void *)w;

@@ -397,7 +397,8 @@ tc_status tc_conv2d_c1_packed_s8(const tc_conv_params *params, const tc_per_chan
                                  const tc_dims *filter_dims, const int16_t *packed_filter,
                                  const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output)
 {
-    if (!tc_conv_args_ok(params, quant, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
+    if (!tc_rq_or_quant_ok(rq, quant) ||
+        !tc_conv_shapes_ok(params, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
         !tc_conv2d_c1_packed_s8_applies(params, input_dims, filter_dims) || folded_bias == NULL ||
         ((uintptr_t)packed_filter & 3u) != 0) {
         return TC_ERROR_ARGUMENT;

@@ -342,7 +342,8 @@ tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel
                               const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
                               int8_t *scratch)
 {
-    if (!tc_conv_args_ok(params, quant, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
+    if (!tc_rq_or_quant_ok(rq, quant) ||
+        !tc_conv_shapes_ok(params, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
         scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || folded_bias == NULL) {
         return TC_ERROR_ARGUMENT;
     }

@@ -428,7 +428,8 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
                                                 const int32_t *folded_bias, const tc_dims *output_dims,
                                                 int8_t *data, int8_t *scratch, int32_t scratch_bytes)
 {
-    if (!tc_dw_args_ok(params, quant, input_dims, filter_dims, packed_filter, output_dims) || data == NULL ||
+    if (!tc_rq_or_quant_ok(rq, quant) ||
+        !tc_dw_shapes_ok(params, input_dims, filter_dims, packed_filter, output_dims) || data == NULL ||
         scratch == NULL || folded_bias == NULL || params->depth_multiplier != 1 ||
         output_dims->h * output_dims->w > input_dims->h * input_dims->w) {
         return TC_ERROR_ARGUMENT;
@@ -443,8 +444,8 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
     const int32_t dil_h = params->dilation_h, dil_w = params->dilation_w;
     const int32_t in_hw = in_h * in_w;
     const int32_t zp = -params->input_offset;
-    const int32_t *mul = quant->multiplier;
-    const int32_t *sh = quant->shift;
+    const int32_t *mul = quant != NULL ? quant->multiplier : NULL; /* read only without rq */
+    const int32_t *sh = quant != NULL ? quant->shift : NULL;
     const int32_t out_off = params->output_offset;
     const int32_t mn = params->act.min, mx = params->act.max;
     const int32_t taps = kh * kw;
@@ -505,8 +506,8 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
             st.x_tap = x_tap;
             st.mn = mn;
             st.mx = mx;
-            st.mul = mul + c;
-            st.sh = sh + c;
+            st.mul = mul != NULL ? mul + c : NULL;
+            st.sh = sh != NULL ? sh + c : NULL;
             st.out_off = out_off;
             if (rq != NULL) {
                 st.rq = rq + c;

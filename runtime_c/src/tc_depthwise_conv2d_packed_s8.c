@@ -27,7 +27,8 @@ tc_status tc_depthwise_conv2d_packed_s8(const tc_dw_conv_params *params, const t
                                         const tc_dims *filter_dims, const int16_t *packed_filter,
                                         const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output)
 {
-    if (!tc_dw_args_ok(params, quant, input_dims, filter_dims, packed_filter, output_dims) || input == NULL ||
+    if (!tc_rq_or_quant_ok(rq, quant) ||
+        !tc_dw_shapes_ok(params, input_dims, filter_dims, packed_filter, output_dims) || input == NULL ||
         output == NULL || folded_bias == NULL || params->depth_multiplier != 1) {
         return TC_ERROR_ARGUMENT;
     }

@@ -163,7 +163,7 @@ tc_status tc_fully_connected_packed_s8(const tc_fc_params *params, const tc_per_
                                        const int8_t *input, const int8_t *packed_weights,
                                        const int32_t *folded_bias, int8_t *output)
 {
-    if (params == NULL || quant == NULL || quant->multiplier == NULL || quant->shift == NULL || input == NULL ||
+    if (params == NULL || !tc_rq_or_quant_ok(rq, quant) || input == NULL ||
         packed_weights == NULL || folded_bias == NULL || output == NULL || batches <= 0 || in_depth <= 0 ||
         out_depth <= 0) {
         return TC_ERROR_ARGUMENT;

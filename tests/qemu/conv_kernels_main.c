@@ -77,7 +77,7 @@ static void run_conv(int32_t i, const tv_case *tc)
         RUN("conv_c1_packed", tc_conv2d_c1_packed_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt, tc->packed_filter,
                                                      tc->folded_bias, &tc->out, out_buf));
         if (tc->rq != NULL) {
-            RUN("conv_c1_packed_rq", tc_conv2d_c1_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in,
+            RUN("conv_c1_packed_rq", tc_conv2d_c1_packed_s8(&p, NULL, (const tc_rq *)(const void *)tc->rq, &tc->in,
                                                             tc->input, &tc->filt, tc->packed_filter,
                                                             tc->folded_bias, &tc->out, out_buf));
         }
@@ -87,7 +87,7 @@ static void run_conv(int32_t i, const tv_case *tc)
     RUN("conv_packed", tc_conv2d_packed_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt, tc->packed8,
                                            tc->folded_bias, &tc->out, out_buf, scratch8));
     if (tc->rq != NULL) {
-        RUN("conv_packed_rq", tc_conv2d_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in, tc->input,
+        RUN("conv_packed_rq", tc_conv2d_packed_s8(&p, NULL, (const tc_rq *)(const void *)tc->rq, &tc->in, tc->input,
                                                   &tc->filt, tc->packed8, tc->folded_bias, &tc->out, out_buf,
                                                   scratch8));
     }
@@ -96,7 +96,8 @@ static void run_conv(int32_t i, const tv_case *tc)
         p.stride_w == 1 && tc->out.c <= tc->in.c && tc->out.h == tc->in.h && tc->out.w == tc->in.w) {
         memcpy(io_buf, tc->input, (size_t)count(&tc->in));
         mps2_timer_start();
-        const tc_status st = tc_conv2d_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in, io_buf,
+        const tc_status st = tc_conv2d_packed_s8(&p, tc->rq != NULL ? NULL : &q, (const tc_rq *)(const void *)tc->rq,
+                                                 &tc->in, io_buf,
                                                  &tc->filt, tc->packed8, tc->folded_bias, &tc->out, io_buf, scratch8);
         report(i, "conv_packed_inplace", st, io_buf, tc, mps2_timer_ticks());
     }
@@ -117,7 +118,7 @@ static void run_depthwise(int32_t i, const tv_case *tc)
         RUN("dw_packed", tc_depthwise_conv2d_packed_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt,
                                                        tc->packed_filter, tc->folded_bias, &tc->out, out_buf));
         if (tc->rq != NULL) {
-            RUN("dw_packed_rq", tc_depthwise_conv2d_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in,
+            RUN("dw_packed_rq", tc_depthwise_conv2d_packed_s8(&p, NULL, (const tc_rq *)(const void *)tc->rq, &tc->in,
                                                               tc->input, &tc->filt, tc->packed_filter,
                                                               tc->folded_bias, &tc->out, out_buf));
         }
@@ -137,7 +138,8 @@ static void run_depthwise(int32_t i, const tv_case *tc)
                 memcpy(io_buf, tc->input, (size_t)count(&tc->in));
                 mps2_timer_start();
                 const tc_status st2 = tc_depthwise_conv2d_inplace_packed_s8(
-                    &p, &q, (const tc_rq *)(const void *)tc->rq, &tc->in, &tc->filt, tc->packed_filter,
+                    &p, tc->rq != NULL ? NULL : &q, (const tc_rq *)(const void *)tc->rq, &tc->in, &tc->filt,
+                    tc->packed_filter,
                     tc->folded_bias, &tc->out, io_buf, (int8_t *)(void *)scratch16, g == 0 ? 4 * ring : ring);
                 const uint32_t t2 = mps2_timer_ticks();
                 report(i, g == 0 ? "dw_inplace_ring4" : "dw_inplace_ring1", st2, io_buf, tc, t2);
@@ -155,7 +157,7 @@ static void run_fc(int32_t i, const tv_case *tc)
     RUN("fc_packed", tc_fully_connected_packed_s8(&p, &q, NULL, tc->in.n, tc->in.c, tc->out.c, tc->input,
                                                   tc->packed8, tc->folded_bias, out_buf));
     if (tc->rq != NULL) {
-        RUN("fc_packed_rq", tc_fully_connected_packed_s8(&p, &q, (const tc_rq *)(const void *)tc->rq, tc->in.n,
+        RUN("fc_packed_rq", tc_fully_connected_packed_s8(&p, NULL, (const tc_rq *)(const void *)tc->rq, tc->in.n,
                                                          tc->in.c, tc->out.c, tc->input, tc->packed8,
                                                          tc->folded_bias, out_buf));
     }

@@ -36,15 +36,17 @@ def conv_scratch_bytes(op, graph) -> int:
     return 2 * ((kh * kw * ci + 3) // 4 * 4)
 
 
-def _packed_arrays(op, ctx, args, weights_role, packed_weights) -> tuple:
-    """Arrays of a packed kernel: weights, mult, shift, folded bias, and the tc_rq table when it exists."""
-    arrays = [ctx.array(op, weights_role, packed_weights, np.int8),
-              ctx.array(op, "mult", args.multiplier, np.int32),
-              ctx.array(op, "shift", args.shift, np.int32),
+def _packed_arrays(op, ctx, args, weights_role, packed_weights, dtype=np.int8) -> tuple:
+    """Arrays of a packed kernel: weights, folded bias, then the tc_rq table when it exists, else the
+    per-channel multiplier and shift (a kernel given rows never reads them: 8 bytes per channel saved)."""
+    arrays = [ctx.array(op, weights_role, packed_weights, dtype),
               ctx.array(op, "bias", folded_bias(args), np.int32)]
     rq = requant_table(args)
     if rq is not None:
         arrays.append(ctx.array(op, "rq", rq, np.int32))
+    else:
+        arrays += [ctx.array(op, "mult", args.multiplier, np.int32),
+                   ctx.array(op, "shift", args.shift, np.int32)]
     return arrays, rq is not None
 
 
@@ -81,7 +83,7 @@ def _call_args(op, graph, ctx, args, kernel) -> dict:
     scratch_off, _ = ctx.scratch(op)
     return {**args.params, "kernel": kernel, "in_dims": args.input_dims, "filter_dims": args.filter_dims,
             "out_dims": args.output_dims, "input": ctx.offset(x.index), "output": ctx.offset(y.index),
-            "scratch": scratch_off, "bias": args.bias is not None, "packed": False}
+            "scratch": scratch_off, "bias": args.bias is not None, "packed": False, "rq": False}
 
 
 def lower_conv(op, graph, ctx) -> Call:
@@ -120,14 +122,8 @@ def _depthwise_as_conv(op, graph, ctx, args) -> Call:
                f"as a one-channel conv ({kernel})")
     call_args = _call_args(op, graph, ctx, conv, kernel)
     if kernel == "tc_conv2d_c1_packed_s8":
-        arrays = [ctx.array(op, "filter", conv_c1_packed_weights(conv), np.int16),
-                  ctx.array(op, "mult", conv.multiplier, np.int32),
-                  ctx.array(op, "shift", conv.shift, np.int32),
-                  ctx.array(op, "bias", folded_bias(conv), np.int32)]
-        rq = requant_table(conv)
-        if rq is not None:
-            arrays.append(ctx.array(op, "rq", rq, np.int32))
-        call_args.update(bias=True, rq=rq is not None, c1=True)
+        arrays, has_rq = _packed_arrays(op, ctx, conv, "filter", conv_c1_packed_weights(conv), np.int16)
+        call_args.update(bias=True, rq=has_rq, c1=True)
     else:
         arrays = kernel_arrays(op, ctx, conv, "filter")
     return Call(op.index, "conv2d", comment, call_args, arrays, [kernel])
@@ -145,15 +141,8 @@ def lower_depthwise(op, graph, ctx) -> Call:
                  "scratch_bytes": ctx.scratch(op)[1],
                  "packed": kernel in ("tc_depthwise_conv2d_packed_s8", "tc_depthwise_conv2d_inplace_packed_s8")}
     if call_args["packed"]:
-        arrays = [ctx.array(op, "filter", depthwise_packed_weights(args), np.int16),
-                  ctx.array(op, "mult", args.multiplier, np.int32),
-                  ctx.array(op, "shift", args.shift, np.int32),
-                  ctx.array(op, "bias", folded_bias(args), np.int32)]
-        call_args["bias"] = True
-        rq = requant_table(args)
-        call_args["rq"] = rq is not None
-        if rq is not None:
-            arrays.append(ctx.array(op, "rq", rq, np.int32))
+        arrays, has_rq = _packed_arrays(op, ctx, args, "filter", depthwise_packed_weights(args), np.int16)
+        call_args.update(bias=True, rq=has_rq)
     else:
         arrays = kernel_arrays(op, ctx, args, "filter")
     return Call(op.index, "depthwise", comment, call_args, arrays, [kernel])
