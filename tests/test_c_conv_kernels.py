@@ -204,6 +204,38 @@ def test_depthwise_inplace_specialised_runs(lib, case):
     assert "tc_depthwise_conv2d_inplace_packed_s8" in ran
 
 
+@st.composite
+def dw_temporal_cases(draw, max_t=40):
+    """1-D depthwise as temporal models have it: input T x 1 x C (W = 1), K x 1 kernels (K 1..15),
+    stride and dilation 1..4 in time, SAME / VALID, channel tails, sometimes channels with right
+    shift < 2 (no tc_rq row) and batches: the column path of the in-place kernel."""
+    k = draw(st.integers(1, 15))
+    dil = draw(st.integers(1, 4))
+    stride = draw(st.integers(1, 4))
+    padding = draw(builders.paddings)
+    lo = 1 if padding == "SAME" else (k - 1) * dil + 1
+    t = draw(st.integers(lo, max(lo, max_t)))
+    c = draw(st.integers(1, 40))
+    act = draw(builders.activations)
+    pc, bias = draw(st.booleans()), draw(st.booleans())
+    batch = draw(st.sampled_from((1, 1, 2)))
+    target = draw(st.sampled_from((None, None, 0.3, 1.5, 3.0)))
+    seed = draw(builders.seeds)
+    g = builders.depthwise_graph(seed, t, 1, c, 1, k, 1, (stride, 1), (dil, 1), padding, act, pc, bias, batch)
+    if target is not None:
+        builders.large_channel_scales(g, target)
+    desc = (f"dw b{batch} {t}x1x{c} k{k}x1 s{stride} d{dil} {padding} {act} pc={pc} bias={bias} "
+            f"target={target} seed={seed}")
+    return builders.make_case(g, seed, desc)
+
+
+@SETTINGS
+@given(case=dw_temporal_cases())
+def test_depthwise_inplace_temporal_column_path(lib, case):
+    ran = check_case(lib, case, ("tc_depthwise_conv2d_inplace_packed_s8", "tc_depthwise_conv2d_packed_s8"))
+    assert "tc_depthwise_conv2d_inplace_packed_s8" in ran
+
+
 @pytest.mark.parametrize("k", (3, 5, 7))
 @pytest.mark.parametrize("stride", (1, 2))
 @pytest.mark.parametrize("padding", ("SAME", "VALID"))
@@ -392,6 +424,11 @@ def _sanitizer_main(n_examples: int):  # pragma: no cover - runs in a subprocess
         g = builders.fully_connected_graph(seed, 1 + i % 3, int(rng.integers(1, 70)), int(rng.integers(1, 9)),
                                            per_channel=bool(i % 2))
         check_case(slib, builders.make_case(g, seed), ("tc_fully_connected_s8", "tc_fully_connected_packed_s8"))
+        # 1-D (T x 1 x C, K x 1): the in-place column path, borders and dilation included
+        k1, d1 = int(rng.integers(1, 16)), int(rng.integers(1, 4))
+        g = builders.depthwise_graph(seed, (k1 - 1) * d1 + int(rng.integers(1, 20)), 1, int(rng.integers(1, 20)), 1,
+                                     k1, 1, (int(rng.integers(1, 4)), 1), (d1, 1), pad, batch=1 + i % 2)
+        check_case(slib, builders.make_case(g, seed), ("tc_depthwise_conv2d_inplace_packed_s8",))
     # one-channel rows wider than the kernel's 4-word stack row, interior columns next to padded rows
     # (once overflowed that row: found by a QEMU run, silent on the host without ASan)
     for j, (h, w, kh, kw, dil_h) in enumerate(((9, 32, 2, 22, 2), (7, 40, 3, 17, 1), (6, 30, 5, 21, 1))):
@@ -489,7 +526,7 @@ def test_folded_requantize():
 # builds with kernel variants left out (tc_config.h, as a bundle's tc_model_config.h does): the
 # remaining paths stay exact, and a call that needs a missing variant is refused, never wrong
 
-TRIMMED_DW = ("-DTC_DWIP_K3=0", "-DTC_DWIP_K5=0", "-DTC_DWIP_K7=0", "-DTC_DWIP_RUNS_FULL=0")
+TRIMMED_DW = ("-DTC_DWIP_K3=0", "-DTC_DWIP_K5=0", "-DTC_DWIP_K7=0", "-DTC_DWIP_RUNS_FULL=0", "-DTC_DWIP_COL=0")
 TRIMMED_CONV = ("-DTC_CONV_RQ_CLAMP=0", "-DTC_CONV_QUANT=0")
 
 
@@ -507,6 +544,14 @@ def trimmed_conv_lib():
 @given(case=dw_cases(kernel=(3, 3), multiplier=1, dilation1=True, max_hw=14, max_channels=20))
 def test_depthwise_inplace_without_unrolled_runs_is_exact(trimmed_dw_lib, case):
     """No 3x3 / 5x5 / 7x7 runs compiled in: every pixel takes the checked loop, same bytes."""
+    assert "tc_depthwise_conv2d_inplace_packed_s8" in check_case(trimmed_dw_lib, case,
+                                                                 ("tc_depthwise_conv2d_inplace_packed_s8",))
+
+
+@SETTINGS
+@given(case=dw_temporal_cases(max_t=24))
+def test_depthwise_inplace_without_column_path_is_exact(trimmed_dw_lib, case):
+    """No column path compiled in: 1-D layers take the checked loop, same bytes."""
     assert "tc_depthwise_conv2d_inplace_packed_s8" in check_case(trimmed_dw_lib, case,
                                                                  ("tc_depthwise_conv2d_inplace_packed_s8",))
 

@@ -32,6 +32,11 @@
 #define TC_DWIP_RUNS_CLAMP 1
 #endif
 
+/* ... and the column path of 1-D layers (in_w == out_w == 1, kw == 1) */
+#ifndef TC_DWIP_COL
+#define TC_DWIP_COL 1
+#endif
+
 /* tc_conv2d_packed_s8: tc_rq with act_max == 127 (SSAT), tc_rq with another range, no tc_rq table */
 #ifndef TC_CONV_RQ_SSAT
 #define TC_CONV_RQ_SSAT 1

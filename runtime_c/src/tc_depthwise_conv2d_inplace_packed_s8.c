@@ -422,6 +422,81 @@ static void tc_dwip_group4(const tc_dwip_geom *g, const int8_t *in_c, tc_dwip_st
     }
 }
 
+/* One channel group of four of a 1-D layer (in_w == out_w == 1, kw == 1: temporal models, T x 1 x C):
+ * any kh, stride, dilation and padding. Pixels whose taps all lie inside the input take a plain tap loop
+ * straight from the input (no window checks, no padded taps); the few border pixels the checked taps.
+ * Stored eagerly as the checked loop does (same safe bound, so the same ring): with one pixel per row,
+ * every later pixel reads input rows >= max(0, iy0 + stride). */
+static inline __attribute__((always_inline)) void tc_dwip_col_body(const tc_dwip_geom *g, const int8_t *in_c,
+                                                                   tc_dwip_state *st, const int mode)
+{
+    const int32_t kh = g->kh, ch = g->ch, s = g->sh_y, d = g->dil_h, in_h = g->in_h, out_h = g->out_h;
+    const int32_t x_tap = d * ch, span = (kh - 1) * d;
+    const uint32_t zp2 = tc_pack16((int8_t)g->zp4, (int8_t)g->zp4);
+    const uint32_t *const wg = st->wg, *const wend = st->wg + 2 * kh;
+    const int32_t *const bias = st->bias;
+    const tc_rq *const rq = st->rq;
+    const int32_t mn = st->mn, mx = st->mx;
+    /* the ring and the store position live in registers for the whole group */
+    uint32_t *const ring4 = st->ring4, *const rend = st->rend;
+    uint32_t *wr = st->wr;
+    const uint32_t *rd = st->rd;
+    int8_t *outp = st->outp;
+    int32_t flushed = st->flushed;
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+        const int32_t iy0 = oy * s - g->pt;
+        int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+        const uint32_t *w = wg;
+        if (iy0 >= 0 && iy0 + span < in_h) {
+            const int8_t *xr = in_c + iy0 * ch;
+            for (; w != wend; w += 2, xr += x_tap) {
+                tc_dw4_tap(tc_read_u32(xr), w[0], w[1], &a0, &a1, &a2, &a3);
+            }
+        } else {
+            int32_t k0, k1;
+            tc_valid_taps(iy0, d, kh, in_h, &k0, &k1);
+            int32_t ky = 0;
+            for (; ky < k0; ++ky, w += 2) {
+                tc_dw4_tap_x(zp2, zp2, w[0], w[1], &a0, &a1, &a2, &a3);
+            }
+            const int8_t *xr = in_c + (iy0 + k0 * d) * ch;
+            for (; ky < k1; ++ky, w += 2, xr += x_tap) {
+                tc_dw4_tap(tc_read_u32(xr), w[0], w[1], &a0, &a1, &a2, &a3);
+            }
+            for (; ky < kh; ++ky, w += 2) {
+                tc_dw4_tap_x(zp2, zp2, w[0], w[1], &a0, &a1, &a2, &a3);
+            }
+        }
+        tc_dwip_out4((int8_t *)(void *)wr, a0, a1, a2, a3, rq, mn, mx, st, mode);
+        wr = wr + 1 == rend ? ring4 : wr + 1;
+        /* pixels up to oy are computed; later ones read input rows >= max(0, iy0 + s) */
+        int32_t safe = oy + 1 < out_h ? tc_max0(iy0 + s) : in_h;
+        safe = safe < oy + 1 ? safe : oy + 1;
+        for (; flushed < safe; ++flushed) {
+            tc_write_u32(outp, *rd);
+            outp += ch;
+            rd = rd + 1 == rend ? ring4 : rd + 1;
+        }
+    }
+    st->wr = wr;
+    st->rd = rd;
+    st->outp = outp;
+    st->flushed = flushed;
+    st->q += out_h;
+}
+
+#if TC_DWIP_COL
+static __attribute__((noinline)) void tc_dwip_group4_col(const tc_dwip_geom *g, const int8_t *in_c,
+                                                         tc_dwip_state *st, const int full)
+{
+    if (full) {
+        tc_dwip_col_body(g, in_c, st, TC_DWIP_FULL);
+    } else {
+        tc_dwip_col_body(g, in_c, st, TC_DWIP_CLAMP);
+    }
+}
+#endif
+
 tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params, const tc_per_channel_quant *quant,
                                                 const tc_rq *rq, const tc_dims *input_dims,
                                                 const tc_dims *filter_dims, const int16_t *packed_filter,
@@ -479,6 +554,8 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
     const int fast = dil_h == 1 && dil_w == 1 && kh == kw && (kh == 3 || kh == 5 || kh == 7) &&
                      (kh == 3 ? TC_DWIP_BW3 : TC_DWIP_BUF_WORDS / kh) >= kw + g.sw;
     const int mode = mn == -128 && mx == 127 ? TC_DWIP_FULL : TC_DWIP_CLAMP;
+    /* 1-D layers (T x 1 x C, K x 1 kernels) take the column path */
+    const int col = TC_DWIP_COL && in_w == 1 && out_w == 1 && kw == 1;
     g.bw = kh == 3 ? TC_DWIP_BW3 : TC_DWIP_BUF_WORDS / kh;
     g.bpx = (g.bw - kw) / g.sw + 1;
     g.narrow = fast && kh == 3 && out_w <= TC_DWIP_NARROW_W && (out_w - 1) * g.sw + kw <= TC_DWIP_BW3;
@@ -533,7 +610,11 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
                     g.brun = g.run;
                 }
             }
-            if (g.run != NULL) {
+            if (col) {
+#if TC_DWIP_COL
+                tc_dwip_group4_col(&g, in_b + c, &st, mode == TC_DWIP_FULL && st.fold == 15u);
+#endif
+            } else if (g.run != NULL) {
                 tc_dwip_group4_run(&g, in_b + c, &st, ring);
             } else {
                 tc_dwip_group4(&g, in_b + c, &st);

@@ -15,7 +15,7 @@ CONV_PACKED = "tc_conv2d_packed_s8"
 
 def _all_on() -> dict:
     return {"TC_DWIP_K3": 1, "TC_DWIP_K5": 1, "TC_DWIP_K7": 1, "TC_DWIP_RUNS_FULL": 1, "TC_DWIP_RUNS_CLAMP": 1,
-            "TC_CONV_RQ_SSAT": 1, "TC_CONV_RQ_CLAMP": 1, "TC_CONV_QUANT": 1}
+            "TC_DWIP_COL": 1, "TC_CONV_RQ_SSAT": 1, "TC_CONV_RQ_CLAMP": 1, "TC_CONV_QUANT": 1}
 
 
 def kernel_config(calls) -> dict:
@@ -31,6 +31,9 @@ def kernel_config(calls) -> dict:
                 cfg[f"TC_DWIP_K{kh}"] = 1
             # the kernel's FULL runs need a tc_rq row for every channel and the whole int8 range;
             # without a table it folds rows itself, and a group with an unfoldable channel runs CLAMP
+            if a["in_dims"][2] == 1 and a["out_dims"][2] == 1 and kw == 1:
+                cfg["TC_DWIP_COL"] = 1  # a 1-D layer takes the column path, nothing else
+                continue
             full_range = a["act_min"] == -128 and a["act_max"] == 127
             cfg["TC_DWIP_RUNS_FULL"] |= int(full_range)
             cfg["TC_DWIP_RUNS_CLAMP"] |= int(not (full_range and a["rq"]))
