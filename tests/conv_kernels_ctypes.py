@@ -67,7 +67,7 @@ class FcParams(ctypes.Structure):
 
 
 CONV_KERNELS = ("tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_1x1_s8", "tc_conv2d_rgb_s8",
-                "tc_conv2d_wrapper_s8", "tc_conv2d_packed_s8", "tc_conv2d_c1_packed_s8")
+                "tc_conv2d_wrapper_s8", "tc_conv2d_packed_s8", "tc_conv2d_packed_wide_s8", "tc_conv2d_c1_packed_s8")
 DW_KERNELS = ("tc_depthwise_conv2d_s8", "tc_depthwise_conv2d_3x3_s8", "tc_depthwise_wrapper_s8",
               "tc_depthwise_conv2d_inplace_s8", "tc_depthwise_conv2d_packed_s8",
               "tc_depthwise_conv2d_inplace_packed_s8")
@@ -153,11 +153,11 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
         return st, out
     if args.kind == "CONV_2D":
         p = _struct(ConvParams, args.params)
-        if name == "tc_conv2d_packed_s8":
+        if name in ("tc_conv2d_packed_s8", "tc_conv2d_packed_wide_s8"):
             from tinycompiler.codegen.weights_layout import conv_packed_weights, folded_bias, requant_table
 
             wp, fb, rq = conv_packed_weights(args), folded_bias(args), requant_table(args)
-            nbytes = lib.tc_conv2d_packed_s8_scratch_bytes(ctypes.byref(di), ctypes.byref(df))
+            nbytes = getattr(lib, name + "_scratch_bytes")(ctypes.byref(di), ctypes.byref(df))
             results = []
             modes = [None] + ([ptr(rq, I32)] if rq is not None else [])
             modes = {"both": modes, "none": modes[:1], "table": modes[1:]}[rq_mode]
@@ -253,7 +253,7 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
     return st, out
 
 
-def call_packed_conv_overlapped(lib, args, x, lag: int):
+def call_packed_conv_overlapped(lib, args, x, lag: int, name: str = "tc_conv2d_packed_s8"):
     """tc_conv2d_packed_s8 with its output at ``input + lag`` bytes inside one buffer (the planner's
     lagged overlap, lag <= 0 or in-place at 0); returns ``(status, output)``."""
     from tinycompiler.codegen.weights_layout import conv_packed_weights, folded_bias, requant_table
@@ -269,9 +269,9 @@ def call_packed_conv_overlapped(lib, args, x, lag: int):
     wp, fb, rq = conv_packed_weights(args), folded_bias(args), requant_table(args)
     p = _struct(ConvParams, args.params)
     di, df, do = Dims(*args.input_dims), Dims(*args.filter_dims), Dims(*args.output_dims)
-    scratch = np.zeros(lib.tc_conv2d_packed_s8_scratch_bytes(ctypes.byref(di), ctypes.byref(df)), dtype=np.int8)
+    scratch = np.zeros(getattr(lib, name + "_scratch_bytes")(ctypes.byref(di), ctypes.byref(df)), dtype=np.int8)
     base = buf.ctypes.data
-    f = lib.tc_conv2d_packed_s8
+    f = getattr(lib, name)
     f.restype = ctypes.c_int
     st = f(ctypes.byref(p), _quant_for(quant, rq), ptr(rq, I32) if rq is not None else None, ctypes.byref(di),
            ctypes.c_void_p(base + in_off), ctypes.byref(df), ptr(wp), ptr(fb, I32), ctypes.byref(do),

@@ -124,7 +124,8 @@ def test_conv_one_channel_fast_path(lib, case):
 @given(case=builders.st_conv2d())
 def test_conv_all_paths_random(lib, case):
     ran = check_case(lib, case, CONV_KERNELS)
-    assert {"tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_wrapper_s8", "tc_conv2d_packed_s8"} <= set(ran)
+    assert {"tc_conv2d_s8", "tc_conv2d_im2col_s8", "tc_conv2d_wrapper_s8", "tc_conv2d_packed_s8",
+            "tc_conv2d_packed_wide_s8"} <= set(ran)
 
 
 @SETTINGS
@@ -257,7 +258,7 @@ def test_depthwise_inplace_narrow_widths(lib, k, stride, padding):
 @SETTINGS
 @given(case=conv_cases(max_hw=10, max_channels=40))
 def test_conv_packed_at_the_planned_overlap(lib, case):
-    """tc_conv2d_packed_s8 (two pixels per pass) honours the CONV_2D overlap contract of plan/overlap.py:
+    """tc_conv2d_packed_s8 and its wide twin (two pixels per pass) honour the CONV_2D overlap contract of plan/overlap.py:
     with the output placed at the lag the planner would choose over its dying input, still exact."""
     from conv_kernels_ctypes import call_packed_conv_overlapped
 
@@ -266,9 +267,10 @@ def test_conv_packed_at_the_planned_overlap(lib, case):
     g = case.graph
     lag = chosen_lag(g.ops[0], g)
     assert lag is not None
-    st_, got = call_packed_conv_overlapped(lib, kernel_args(g.ops[0], g), case.inputs[0], lag)
-    assert st_ == 0
-    assert np.array_equal(got.reshape(_expected(case).shape), _expected(case)), f"lag {lag}: {case!r}"
+    for name in ("tc_conv2d_packed_s8", "tc_conv2d_packed_wide_s8"):
+        st_, got = call_packed_conv_overlapped(lib, kernel_args(g.ops[0], g), case.inputs[0], lag, name)
+        assert st_ == 0
+        assert np.array_equal(got.reshape(_expected(case).shape), _expected(case)), f"{name} lag {lag}: {case!r}"
 
 
 @st.composite
@@ -527,7 +529,7 @@ def test_folded_requantize():
 # remaining paths stay exact, and a call that needs a missing variant is refused, never wrong
 
 TRIMMED_DW = ("-DTC_DWIP_K3=0", "-DTC_DWIP_K5=0", "-DTC_DWIP_K7=0", "-DTC_DWIP_RUNS_FULL=0", "-DTC_DWIP_COL=0")
-TRIMMED_CONV = ("-DTC_CONV_RQ_CLAMP=0", "-DTC_CONV_QUANT=0")
+TRIMMED_CONV = ("-DTC_CONV_RQ_CLAMP=0", "-DTC_CONV_QUANT=0", "-DTC_CONV_WIDE=0")
 
 
 @pytest.fixture(scope="module")
@@ -559,12 +561,14 @@ def test_depthwise_inplace_without_column_path_is_exact(trimmed_dw_lib, case):
 @SETTINGS
 @given(case=conv_cases(max_hw=8, max_channels=12))
 def test_conv_packed_without_a_variant_refuses_not_miscomputes(trimmed_conv_lib, case):
-    """Only the tc_rq + SSAT variant compiled in: the calls it covers are exact, all others refused."""
+    """Only the tc_rq + SSAT variant compiled in (no wide twin): the calls it covers are exact, all others
+    refused."""
     from tinycompiler.codegen.weights_layout import requant_table
 
     args = kernel_args(case.graph.ops[0], case.graph)
     has_rq = requant_table(args) is not None
     assert call(trimmed_conv_lib, "tc_conv2d_packed_s8", args, case.inputs[0], rq_mode="none")[0] != 0
+    assert call(trimmed_conv_lib, "tc_conv2d_packed_wide_s8", args, case.inputs[0])[0] != 0  # compiled out
     if has_rq:
         st_, got = call(trimmed_conv_lib, "tc_conv2d_packed_s8", args, case.inputs[0], rq_mode="table")
         if args.params["act_max"] == 127:

@@ -254,6 +254,7 @@ def test_kernels_on_cortex_m4(vectors, dsp):
     assert {"conv_ref", "conv_im2col", "conv_1x1", "conv_rgb", "conv_wrapper", "dw_ref", "dw_3x3",
             "dw_wrapper", "dw_inplace", "dw_packed", "dw_packed_rq", "dw_inplace_ring4", "dw_inplace_ring1",
             "conv_c1_packed", "conv_c1_packed_rq", "fc", "conv_packed", "conv_packed_rq", "conv_packed_inplace",
+            "conv_packed_wide", "conv_packed_wide_rq",
             "fc_packed", "fc_packed_rq"} <= kernels
     assert len({c for c, _, _, _ in rows}) == len(cases)
 

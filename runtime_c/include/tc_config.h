@@ -47,5 +47,9 @@
 #ifndef TC_CONV_QUANT
 #define TC_CONV_QUANT 1
 #endif
+/* tc_conv2d_packed_wide_s8 (int16 columns) */
+#ifndef TC_CONV_WIDE
+#define TC_CONV_WIDE 1
+#endif
 
 #endif /* TC_CONFIG_H */

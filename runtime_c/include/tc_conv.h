@@ -162,6 +162,18 @@ tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel
                               const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
                               int8_t *scratch);
 
+/* tc_conv2d_packed_s8 with wide columns: the pair's receptive fields widened to int16 once, so the inner
+ * loop widens only the weights (2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD per 16 MACs instead of 3 loads, 8 SXTB16,
+ * 8 SMLAD). Same weights, bias, rq, overlap contract and bytes out; scratch:
+ * tc_conv2d_packed_wide_s8_scratch_bytes() = 4 * K4 bytes, 4-byte aligned (checked). Codegen runs it
+ * where the memory plan has that much room free at the layer (plan/scratch_room.py). */
+int32_t tc_conv2d_packed_wide_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
+tc_status tc_conv2d_packed_wide_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                                   const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                   const tc_dims *filter_dims, const int8_t *packed_filter,
+                                   const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
+                                   int8_t *scratch);
+
 /* Dispatcher: 1x1 fast path, else RGB fast path, else im2col fast path; the reference kernel only
  * when scratch is NULL. `scratch` must hold tc_conv2d_s8_scratch_bytes() bytes (the maximum the
  * chosen path needs; 0 is never returned for a valid conv, so pass NULL only to force the reference). */

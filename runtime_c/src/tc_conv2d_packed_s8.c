@@ -91,19 +91,119 @@ static TC_ALWAYS_INLINE void tc_conv_packed_mac(const int8_t *c, const int8_t *w
     *b1 = tc_smlad(b13, w13, tc_smlad(b02, w02, *b1));
 }
 
+/* Rows (o, o + 1) dotted with the pixel pair of a wide column (int16, see tc_conv_packed_widen): per
+ * group of four k the words (A0, A2), (A1, A3), (B0, B2), (B1, B3), so only the weights are widened in
+ * the loop: 2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD per 16 MACs (3 loads, 8 SXTB16, 8 SMLAD for int8 columns). */
+static TC_ALWAYS_INLINE void tc_conv_wide_dot2x2(const int8_t *c, const int8_t *end, int32_t k4, const int8_t *w,
+                                                 int32_t *pa0, int32_t *pa1, int32_t *pb0, int32_t *pb1)
+{
+    int32_t a0 = *pa0, a1 = *pa1, b0 = *pb0, b1 = *pb1;
+#if TC_USE_DSP
+    uint32_t xa02, xa13, xb02, xb13, wr, w02;
+    /* two groups per iteration; an odd group count enters at the second half */
+    __asm__ volatile(
+        "tst %[n4], #4\n\t"
+        "bne 2f\n"
+        "1:\n\t"
+        "ldrd %[xa02], %[xa13], [%[c]], #8\n\t"
+        "ldr %[wr], [%[w]], #4\n\t"
+        "ldrd %[xb02], %[xb13], [%[c]], #8\n\t"
+        "sxtb16 %[w02], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad %[a0], %[xa02], %[w02], %[a0]\n\t"
+        "smlad %[b0], %[xb02], %[w02], %[b0]\n\t"
+        "smlad %[a0], %[xa13], %[wr], %[a0]\n\t"
+        "smlad %[b0], %[xb13], %[wr], %[b0]\n\t"
+        "ldr %[wr], [%[w]], #4\n\t"
+        "sxtb16 %[w02], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad %[a1], %[xa02], %[w02], %[a1]\n\t"
+        "smlad %[b1], %[xb02], %[w02], %[b1]\n\t"
+        "smlad %[a1], %[xa13], %[wr], %[a1]\n\t"
+        "smlad %[b1], %[xb13], %[wr], %[b1]\n\t"
+        "2:\n\t"
+        "ldrd %[xa02], %[xa13], [%[c]], #8\n\t"
+        "ldr %[wr], [%[w]], #4\n\t"
+        "ldrd %[xb02], %[xb13], [%[c]], #8\n\t"
+        "sxtb16 %[w02], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad %[a0], %[xa02], %[w02], %[a0]\n\t"
+        "smlad %[b0], %[xb02], %[w02], %[b0]\n\t"
+        "smlad %[a0], %[xa13], %[wr], %[a0]\n\t"
+        "smlad %[b0], %[xb13], %[wr], %[b0]\n\t"
+        "ldr %[wr], [%[w]], #4\n\t"
+        "sxtb16 %[w02], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad %[a1], %[xa02], %[w02], %[a1]\n\t"
+        "smlad %[b1], %[xb02], %[w02], %[b1]\n\t"
+        "smlad %[a1], %[xa13], %[wr], %[a1]\n\t"
+        "smlad %[b1], %[xb13], %[wr], %[b1]\n\t"
+        "cmp %[c], %[end]\n\t"
+        "bne 1b\n"
+        : [c] "+r"(c), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1),
+          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [wr] "=&r"(wr),
+          [w02] "=&r"(w02)
+        : [end] "r"(end), [n4] "r"(k4)
+        : "cc", "memory");
+#else
+    (void)k4;
+    for (; c < end; c += 16, w += 8) {
+        const uint32_t xa02 = tc_read_u32(c), xa13 = tc_read_u32(c + 4);
+        const uint32_t xb02 = tc_read_u32(c + 8), xb13 = tc_read_u32(c + 12);
+        const uint32_t wr0 = tc_read_u32(w), wr1 = tc_read_u32(w + 4);
+        uint32_t w02 = tc_sxtb16(wr0), w13 = tc_sxtb16_ror8(wr0);
+        a0 = tc_smlad(xa13, w13, tc_smlad(xa02, w02, a0));
+        b0 = tc_smlad(xb13, w13, tc_smlad(xb02, w02, b0));
+        w02 = tc_sxtb16(wr1);
+        w13 = tc_sxtb16_ror8(wr1);
+        a1 = tc_smlad(xa13, w13, tc_smlad(xa02, w02, a1));
+        b1 = tc_smlad(xb13, w13, tc_smlad(xb02, w02, b1));
+    }
+#endif
+    *pa0 = a0;
+    *pa1 = a1;
+    *pb0 = b0;
+    *pb1 = b1;
+}
+
+/* The int8 pair column (8 bytes per group: A's four, then B's) widened in place to int16 (16 bytes per
+ * group: SXTB16 and SXTB16 ROR #8 of A's word, then of B's), last group first: group g's 16 bytes only
+ * cover int8 groups >= g, which are already done. 4 * k4 bytes of scratch. */
+#if TC_CONV_WIDE
+static void tc_conv_packed_widen(int8_t *col, int32_t k4)
+{
+    for (int32_t g = k4 / 4 - 1; g >= 0; --g) {
+        const uint32_t xa = tc_read_u32(col + 8 * g), xb = tc_read_u32(col + 8 * g + 4);
+        uint32_t *d = (uint32_t *)(void *)(col + 16 * g);
+        d[0] = tc_sxtb16(xa);
+        d[1] = tc_sxtb16_ror8(xa);
+        d[2] = tc_sxtb16(xb);
+        d[3] = tc_sxtb16_ror8(xb);
+    }
+}
+#endif
+
 /* All output channels of the pixel pair in `col` (layout above, k4 / 4 groups) into oa and ob (ob may
  * equal oa). Kept out of line (see the callers): alone, its loop gets every register. */
 static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t k4, const int8_t *w,
                                                       const int32_t *fb, int32_t out_c, const tc_rq *rq,
                                                       const tc_per_channel_quant *quant, const tc_conv_params *p,
-                                                      int8_t *oa, int8_t *ob, const int use_rq, const int hi_is_127)
+                                                      int8_t *oa, int8_t *ob, const int use_rq, const int hi_is_127,
+                                                      const int wide)
 {
-    const int8_t *const col_end = col + 2 * k4;
+    const int8_t *const col_end = col + (wide ? 4 : 2) * k4;
     const int32_t out_zp = p->output_offset, act_lo = p->act.min, act_hi = p->act.max;
     int32_t o = 0;
     for (; o + 2 <= out_c; o += 2) {
         int32_t a0 = fb[o], a1 = fb[o + 1];
         int32_t b0 = a0, b1 = a1;
+        if (wide) {
+            tc_conv_wide_dot2x2(col, col_end, k4, w, &a0, &a1, &b0, &b1);
+            w += 2 * k4;
+            tc_conv_packed_store2(a0, b0, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
+            tc_conv_packed_store2(a1, b1, o + 1, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
+            continue;
+        }
 #if TC_USE_DSP
         const int8_t *c = col;
         uint32_t xa, xb, a02, b02, wr, w02;
@@ -167,7 +267,17 @@ static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t
         tc_conv_packed_store2(a0, b0, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
         tc_conv_packed_store2(a1, b1, o + 1, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
     }
-    if (o < out_c) {
+    if (o < out_c && wide) {
+        int32_t a0 = fb[o], b0 = a0;
+        for (const int8_t *c = col; c < col_end; c += 16) {
+            const uint32_t wr = tc_read_u32(w);
+            w += 4;
+            const uint32_t w02 = tc_sxtb16(wr), w13 = tc_sxtb16_ror8(wr);
+            a0 = tc_smlad(tc_read_u32(c + 4), w13, tc_smlad(tc_read_u32(c), w02, a0));
+            b0 = tc_smlad(tc_read_u32(c + 12), w13, tc_smlad(tc_read_u32(c + 8), w02, b0));
+        }
+        tc_conv_packed_store2(a0, b0, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
+    } else if (o < out_c) {
         int32_t a0 = fb[o], b0 = a0;
         for (const int8_t *c = col; c < col_end; c += 8) {
             const uint32_t xa = tc_read_u32(c), xb = tc_read_u32(c + 4);
@@ -184,40 +294,52 @@ static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t
 }
 
 /* Only the variants tc_config.h keeps (a bundle drops those its layers never reach); the entry point
- * refuses a call whose variant is compiled out. */
-static __attribute__((noinline)) void tc_conv_packed_pair_rq(const int8_t *col, int32_t k4, const int8_t *w,
-                                                       const int32_t *fb, int32_t out_c, const tc_rq *rq,
-                                                       const tc_conv_params *p, int8_t *oa, int8_t *ob)
+ * refuses a call whose variant is compiled out. One pair of functions per column kind (wide = 0: int8
+ * columns, 1: int16): with tc_rq (SSAT or generic clamp), and with the per-channel quant. */
+#define TC_CONV_PAIR_FNS(rq_fn, q_fn, wide)                                                              \
+    static __attribute__((noinline)) void rq_fn(const int8_t *col, int32_t k4, const int8_t *w,          \
+                                                const int32_t *fb, int32_t out_c, const tc_rq *rq,       \
+                                                const tc_conv_params *p, int8_t *oa, int8_t *ob)         \
+    {                                                                                                    \
+        if (TC_CONV_RQ_SSAT && p->act.max == 127) {                                                      \
+            tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 1, wide);            \
+        } else if (TC_CONV_RQ_CLAMP) {                                                                   \
+            tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 0, wide);            \
+        }                                                                                                \
+    }                                                                                                    \
+    static __attribute__((noinline)) void q_fn(const int8_t *col, int32_t k4, const int8_t *w,           \
+                                               const int32_t *fb, int32_t out_c,                         \
+                                               const tc_per_channel_quant *quant, const tc_conv_params *p, \
+                                               int8_t *oa, int8_t *ob)                                   \
+    {                                                                                                    \
+        if (TC_CONV_QUANT) {                                                                             \
+            tc_conv_packed_pair_body(col, k4, w, fb, out_c, NULL, quant, p, oa, ob, 0, 0, wide);         \
+        }                                                                                                \
+    }
+TC_CONV_PAIR_FNS(tc_conv_packed_pair_rq, tc_conv_packed_pair_q, 0)
+#if TC_CONV_WIDE
+TC_CONV_PAIR_FNS(tc_conv_wide_pair_rq, tc_conv_wide_pair_q, 1)
+#endif
+
+/* The pair in `col` (int8 columns, or widened first when `wide`) through the variant for the call. */
+static TC_ALWAYS_INLINE void tc_conv_packed_pair(int8_t *col, int32_t k4, const int8_t *w, const int32_t *fb,
+                                            int32_t out_c, const tc_rq *rq, const tc_per_channel_quant *quant,
+                                            const tc_conv_params *p, int8_t *oa, int8_t *ob, const int use_rq,
+                                            const int wide)
 {
-#if TC_CONV_RQ_SSAT
-    if (p->act.max == 127) {
-        tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 1);
+#if TC_CONV_WIDE
+    if (wide) {
+        tc_conv_packed_widen(col, k4);
+        if (use_rq) {
+            tc_conv_wide_pair_rq(col, k4, w, fb, out_c, rq, p, oa, ob);
+        } else {
+            tc_conv_wide_pair_q(col, k4, w, fb, out_c, quant, p, oa, ob);
+        }
         return;
     }
-#endif
-#if TC_CONV_RQ_CLAMP
-    tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 0);
 #else
-    (void)col, (void)k4, (void)w, (void)fb, (void)out_c, (void)rq, (void)p, (void)oa, (void)ob;
+    (void)wide;
 #endif
-}
-
-static __attribute__((noinline)) void tc_conv_packed_pair_q(const int8_t *col, int32_t k4, const int8_t *w,
-                                                      const int32_t *fb, int32_t out_c,
-                                                      const tc_per_channel_quant *quant, const tc_conv_params *p,
-                                                      int8_t *oa, int8_t *ob)
-{
-#if TC_CONV_QUANT
-    tc_conv_packed_pair_body(col, k4, w, fb, out_c, NULL, quant, p, oa, ob, 0, 0);
-#else
-    (void)col, (void)k4, (void)w, (void)fb, (void)out_c, (void)quant, (void)p, (void)oa, (void)ob;
-#endif
-}
-
-static TC_ALWAYS_INLINE void tc_conv_packed_pair(const int8_t *col, int32_t k4, const int8_t *w, const int32_t *fb,
-                                            int32_t out_c, const tc_rq *rq, const tc_per_channel_quant *quant,
-                                            const tc_conv_params *p, int8_t *oa, int8_t *ob, const int use_rq)
-{
     if (use_rq) {
         tc_conv_packed_pair_rq(col, k4, w, fb, out_c, rq, p, oa, ob);
     } else {
@@ -281,7 +403,7 @@ static void tc_conv_packed_run(const tc_conv_params *params, const tc_per_channe
                                            const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
                                            const tc_dims *filter_dims, const int8_t *filter,
                                            const int32_t *fb, const tc_dims *output_dims, int8_t *output,
-                                           int8_t *col, const int use_rq)
+                                           int8_t *col, const int use_rq, const int wide)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
@@ -300,13 +422,13 @@ static void tc_conv_packed_run(const tc_conv_params *params, const tc_per_channe
                 tc_conv_packed_put(col, 0, src, in_c);
                 tc_conv_packed_put(col + 4, 0, src + in_c, in_c);
                 src += 2 * in_c;
-                tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output + out_c, use_rq);
+                tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output + out_c, use_rq, wide);
                 output += 2 * out_c;
             }
             if (q < pixels) {
                 tc_conv_packed_put(col, 0, src, in_c);
                 tc_conv_packed_put(col + 4, 0, src, in_c);
-                tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output, use_rq);
+                tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output, use_rq, wide);
                 output += out_c;
             }
             continue;
@@ -324,23 +446,24 @@ static void tc_conv_packed_run(const tc_conv_params *params, const tc_per_channe
                 ox = 0;
                 ++oy;
             }
-            tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output + out_c, use_rq);
+            tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output + out_c, use_rq, wide);
             output += 2 * out_c;
         }
         if (q < pixels) {
             tc_conv_packed_gather(params, input_dims, in_b, filter_dims, oy, ox, col, k4);
             tc_conv_packed_gather(params, input_dims, in_b, filter_dims, oy, ox, col + 4, k4);
-            tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output, use_rq);
+            tc_conv_packed_pair(col, k4, filter, fb, out_c, rq, quant, params, output, output, use_rq, wide);
             output += out_c;
         }
     }
 }
 
-tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
-                              const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
-                              const tc_dims *filter_dims, const int8_t *packed_filter,
-                              const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
-                              int8_t *scratch)
+/* The checks and the run shared by both entry points. */
+static tc_status tc_conv_packed_entry(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                                      const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                      const tc_dims *filter_dims, const int8_t *packed_filter,
+                                      const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
+                                      int8_t *scratch, const int wide)
 {
     if (!tc_rq_or_quant_ok(rq, quant) ||
         !tc_conv_shapes_ok(params, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
@@ -350,10 +473,36 @@ tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel
     /* a variant this build left out (tc_config.h) */
     if ((rq == NULL && !TC_CONV_QUANT) || (rq != NULL && params->act.max == 127 && !TC_CONV_RQ_SSAT &&
                                            !TC_CONV_RQ_CLAMP) ||
-        (rq != NULL && params->act.max != 127 && !TC_CONV_RQ_CLAMP)) {
+        (rq != NULL && params->act.max != 127 && !TC_CONV_RQ_CLAMP) || (wide && !TC_CONV_WIDE)) {
         return TC_ERROR_ARGUMENT;
     }
     tc_conv_packed_run(params, quant, rq, input_dims, input, filter_dims, packed_filter, folded_bias, output_dims,
-                  output, scratch, rq != NULL);
+                       output, scratch, rq != NULL, wide);
     return TC_OK;
+}
+
+tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                              const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                              const tc_dims *filter_dims, const int8_t *packed_filter,
+                              const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
+                              int8_t *scratch)
+{
+    return tc_conv_packed_entry(params, quant, rq, input_dims, input, filter_dims, packed_filter, folded_bias,
+                                output_dims, output, scratch, 0);
+}
+
+int32_t tc_conv2d_packed_wide_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims)
+{
+    (void)input_dims;
+    return 4 * tc_conv_packed_k4(filter_dims);
+}
+
+tc_status tc_conv2d_packed_wide_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
+                                   const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                   const tc_dims *filter_dims, const int8_t *packed_filter,
+                                   const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
+                                   int8_t *scratch)
+{
+    return tc_conv_packed_entry(params, quant, rq, input_dims, input, filter_dims, packed_filter, folded_bias,
+                                output_dims, output, scratch, 1);
 }

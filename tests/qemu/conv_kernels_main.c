@@ -91,6 +91,13 @@ static void run_conv(int32_t i, const tv_case *tc)
                                                   &tc->filt, tc->packed8, tc->folded_bias, &tc->out, out_buf,
                                                   scratch8));
     }
+    RUN("conv_packed_wide", tc_conv2d_packed_wide_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt, tc->packed8,
+                                                     tc->folded_bias, &tc->out, out_buf, scratch8));
+    if (tc->rq != NULL) {
+        RUN("conv_packed_wide_rq", tc_conv2d_packed_wide_s8(&p, NULL, (const tc_rq *)(const void *)tc->rq, &tc->in,
+                                                            tc->input, &tc->filt, tc->packed8, tc->folded_bias,
+                                                            &tc->out, out_buf, scratch8));
+    }
     /* pointwise in place (output over its own input, lag 0): allowed when out_c <= in_c */
     if (tc->filt.h == 1 && tc->filt.w == 1 && p.pad_top == 0 && p.pad_left == 0 && p.stride_h == 1 &&
         p.stride_w == 1 && tc->out.c <= tc->in.c && tc->out.h == tc->in.h && tc->out.w == tc->in.w) {

@@ -6,17 +6,23 @@ from __future__ import annotations
 def plan_for_codegen(graph, patch="off", seams=()):
     """The memory plan with each op's kernel scratch in the arena, for the graph after the codegen
     passes (PADs folded into their convolutions: :func:`tinycompiler.passes.codegen_graph`).
+    Ops whose faster kernel wants more scratch get it where the plan has that room free
+    (:mod:`tinycompiler.plan.scratch_room`): the arena is the lean plan's.
 
     ``patch``: ``"off"``, ``"auto"``, ``"auto:F"``, ``"NxMxK"`` or a PatchPlan made for that
     graph (see :mod:`tinycompiler.plan.patch`; ``K`` counts the ops of the graph after the passes).
     """
+    from tinycompiler.codegen.lower.conv import wide_scratch_wants
     from tinycompiler.codegen.lowering import scratch_bytes
     from tinycompiler.passes import codegen_graph
     from tinycompiler.plan import plan_memory
     from tinycompiler.plan.patch import resolve_patch
+    from tinycompiler.plan.scratch_room import widen_scratch
 
     g = codegen_graph(graph)
-    return plan_memory(g, scratch_bytes, patch=resolve_patch(g, patch, scratch_bytes), seams=seams)
+    plan = plan_memory(g, scratch_bytes, patch=resolve_patch(g, patch, scratch_bytes), seams=seams)
+    # faster kernel variants where their larger scratch fits in bytes the plan leaves free
+    return widen_scratch(plan, wide_scratch_wants(g, plan))
 
 
 def generate(graph, out_dir, plan=None, patch="off", region_names=()):

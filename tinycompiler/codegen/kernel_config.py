@@ -11,11 +11,13 @@ from __future__ import annotations
 
 INPLACE_DW = "tc_depthwise_conv2d_inplace_packed_s8"
 CONV_PACKED = "tc_conv2d_packed_s8"
+CONV_WIDE = "tc_conv2d_packed_wide_s8"
 
 
 def _all_on() -> dict:
     return {"TC_DWIP_K3": 1, "TC_DWIP_K5": 1, "TC_DWIP_K7": 1, "TC_DWIP_RUNS_FULL": 1, "TC_DWIP_RUNS_CLAMP": 1,
-            "TC_DWIP_COL": 1, "TC_CONV_RQ_SSAT": 1, "TC_CONV_RQ_CLAMP": 1, "TC_CONV_QUANT": 1}
+            "TC_DWIP_COL": 1, "TC_CONV_RQ_SSAT": 1, "TC_CONV_RQ_CLAMP": 1, "TC_CONV_QUANT": 1,
+            "TC_CONV_WIDE": 1}
 
 
 def kernel_config(calls) -> dict:
@@ -37,13 +39,14 @@ def kernel_config(calls) -> dict:
             full_range = a["act_min"] == -128 and a["act_max"] == 127
             cfg["TC_DWIP_RUNS_FULL"] |= int(full_range)
             cfg["TC_DWIP_RUNS_CLAMP"] |= int(not (full_range and a["rq"]))
-        elif c.template == "conv2d" and a.get("kernel") == CONV_PACKED:
+        elif c.template == "conv2d" and a.get("kernel") in (CONV_PACKED, CONV_WIDE):
+            cfg["TC_CONV_WIDE"] |= int(a["kernel"] == CONV_WIDE)
             if not a["rq"]:
                 cfg["TC_CONV_QUANT"] = 1
             elif a["act_max"] == 127:
                 cfg["TC_CONV_RQ_SSAT"] = 1
             else:
                 cfg["TC_CONV_RQ_CLAMP"] = 1
-        elif INPLACE_DW in c.functions or CONV_PACKED in c.functions:
+        elif INPLACE_DW in c.functions or CONV_PACKED in c.functions or CONV_WIDE in c.functions:
             return _all_on()
     return cfg

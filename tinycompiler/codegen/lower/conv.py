@@ -31,9 +31,7 @@ def conv_scratch_bytes(op, graph) -> int:
     """Scratch of a CONV_2D (bytes): tc_conv2d_packed_s8's two int8 columns, 2 * K4 with K4 = kh * kw * ci
     rounded up to 4 (tc_conv2d_packed_s8_scratch_bytes). That also covers what the natural-weight kernels
     of :func:`conv_kernel` need (2 * ci for 1x1, 2 * kh * kw * ci otherwise), which a patch stage runs."""
-    args = kernel_args(op, graph)
-    _, kh, kw, ci = args.filter_dims
-    return 2 * ((kh * kw * ci + 3) // 4 * 4)
+    return 2 * _k4(kernel_args(op, graph))
 
 
 def _packed_arrays(op, ctx, args, weights_role, packed_weights, dtype=np.int8) -> tuple:
@@ -86,10 +84,26 @@ def _call_args(op, graph, ctx, args, kernel) -> dict:
             "scratch": scratch_off, "bias": args.bias is not None, "packed": False, "rq": False}
 
 
+def _k4(args) -> int:
+    _, kh, kw, ci = args.filter_dims
+    return (kh * kw * ci + 3) // 4 * 4
+
+
+def wide_scratch_wants(graph, plan) -> dict:
+    """Op index -> scratch bytes of tc_conv2d_packed_wide_s8 (4 * K4) for every CONV_2D run layer by
+    layer (a patch stage runs its own kernels): what :func:`~tinycompiler.plan.scratch_room.widen_scratch`
+    tries to find room for."""
+    stage = set(plan.patch.stage_ops) if getattr(plan, "patch", None) is not None else set()
+    return {op.index: 4 * _k4(kernel_args(op, graph)) for op in graph.ops
+            if op.kind == "CONV_2D" and op.index not in stage}
+
+
 def lower_conv(op, graph, ctx) -> Call:
-    """Every CONV_2D runs tc_conv2d_packed_s8 (compile-time packed weights, folded bias, tc_rq)."""
+    """Every CONV_2D runs tc_conv2d_packed_s8 (compile-time packed weights, folded bias, tc_rq), or its
+    wide twin (int16 columns, faster) when the plan gave the op 4 * K4 bytes of scratch."""
     args = kernel_args(op, graph)
-    kernel = "tc_conv2d_packed_s8"
+    wide = ctx.scratch(op)[1] >= 4 * _k4(args)
+    kernel = "tc_conv2d_packed_wide_s8" if wide else "tc_conv2d_packed_s8"
     _, kh, kw, _ = args.filter_dims
     comment = f"CONV_2D {kh}x{kw} {list(args.input_dims)} -> {list(args.output_dims)} ({kernel})"
     arrays, has_rq = _packed_arrays(op, ctx, args, "filter", conv_packed_weights(args))
