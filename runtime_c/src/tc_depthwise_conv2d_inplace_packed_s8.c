@@ -79,15 +79,17 @@ int32_t tc_depthwise_inplace_ring_pixels(const tc_dw_conv_params *params, const 
 /* Requantization modes of the runs: the full int8 range (one SSAT: what RELU, RELU6 and no activation
  * give after quantization); else clamp to [act.min, act.max], and requantize the channels without
  * the folded form again (tc_dwip_fix4) when the group has any. */
-enum { TC_DWIP_CLAMP = 0, TC_DWIP_FULL = 1 };
+enum { TC_DWIP_CLAMP = 0, TC_DWIP_FULL = 1, TC_DWIP_LOWER = 2 };
 
 /* Requantize one channel through tc_rq and clamp. */
 static inline __attribute__((always_inline)) int32_t tc_dwip_rq(int32_t acc, const tc_rq *r, int32_t mn,
                                                                 int32_t mx, const int mode)
 {
     int32_t v = tc_ssat8(tc_rq_output(acc, r));
-    if (mode != TC_DWIP_FULL) {
+    if (mode == TC_DWIP_CLAMP) {
         v = v > mx ? mx : v;
+    }
+    if (mode != TC_DWIP_FULL) {
         v = v < mn ? mn : v;
     }
     return v;
@@ -486,11 +488,15 @@ static inline __attribute__((always_inline)) void tc_dwip_col_body(const tc_dwip
 }
 
 #if TC_DWIP_COL
+/* mode: FULL (every channel folded, the whole int8 range), LOWER (every channel folded, act.max 127:
+ * SSAT and the lower bound, as after RELU) or CLAMP */
 static __attribute__((noinline)) void tc_dwip_group4_col(const tc_dwip_geom *g, const int8_t *in_c,
-                                                         tc_dwip_state *st, const int full)
+                                                         tc_dwip_state *st, const int mode)
 {
-    if (full) {
+    if (mode == TC_DWIP_FULL) {
         tc_dwip_col_body(g, in_c, st, TC_DWIP_FULL);
+    } else if (mode == TC_DWIP_LOWER) {
+        tc_dwip_col_body(g, in_c, st, TC_DWIP_LOWER);
     } else {
         tc_dwip_col_body(g, in_c, st, TC_DWIP_CLAMP);
     }
@@ -612,7 +618,9 @@ tc_status tc_depthwise_conv2d_inplace_packed_s8(const tc_dw_conv_params *params,
             }
             if (col) {
 #if TC_DWIP_COL
-                tc_dwip_group4_col(&g, in_b + c, &st, mode == TC_DWIP_FULL && st.fold == 15u);
+                tc_dwip_group4_col(&g, in_b + c, &st,
+                                   st.fold != 15u ? TC_DWIP_CLAMP : mode == TC_DWIP_FULL ? TC_DWIP_FULL
+                                                                   : mx == 127 ? TC_DWIP_LOWER : TC_DWIP_CLAMP);
 #endif
             } else if (g.run != NULL) {
                 tc_dwip_group4_run(&g, in_b + c, &st, ring);
