@@ -46,6 +46,27 @@ class Quant(ctypes.Structure):
     _fields_ = [("multiplier", ctypes.POINTER(I32)), ("shift", ctypes.POINTER(I32))]
 
 
+class RqLean(ctypes.Structure):
+    _fields_ = [("rows", ctypes.POINTER(I32)), ("multiplier", ctypes.POINTER(I32)),
+                ("rshift", ctypes.POINTER(ctypes.c_uint8)), ("add", ctypes.POINTER(I32))]
+
+
+def conv_rqs(args) -> list:
+    """The tc_rq_lean descriptors of the packed CONV_2D kernels for ``args``: rows (requant_table) and
+    lean (requant_lean), each with the array it points into; empty when there is no folded form."""
+    from tinycompiler.codegen.weights_layout import requant_lean, requant_table
+
+    rows, lean = requant_table(args), requant_lean(args)
+    if rows is None:
+        return []
+    table, c, a = lean
+    base = table.ctypes.data
+    return [(RqLean(ptr(rows, I32), None, None, None), rows),
+            (RqLean(None, ctypes.cast(base, ctypes.POINTER(I32)),
+                    ctypes.cast(base + 4 * (c + a), ctypes.POINTER(ctypes.c_uint8)),
+                    ctypes.cast(base + 4 * c, ctypes.POINTER(I32))), table)]
+
+
 class Act(ctypes.Structure):
     _fields_ = [("min", I32), ("max", I32)]
 
@@ -154,12 +175,13 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
     if args.kind == "CONV_2D":
         p = _struct(ConvParams, args.params)
         if name in ("tc_conv2d_packed_s8", "tc_conv2d_packed_wide_s8"):
-            from tinycompiler.codegen.weights_layout import conv_packed_weights, folded_bias, requant_table
+            from tinycompiler.codegen.weights_layout import conv_packed_weights, folded_bias
 
-            wp, fb, rq = conv_packed_weights(args), folded_bias(args), requant_table(args)
+            wp, fb = conv_packed_weights(args), folded_bias(args)
+            rqs = conv_rqs(args)  # rows and lean: both must give the bytes of the quant path
             nbytes = getattr(lib, name + "_scratch_bytes")(ctypes.byref(di), ctypes.byref(df))
             results = []
-            modes = [None] + ([ptr(rq, I32)] if rq is not None else [])
+            modes = [None] + [ctypes.byref(r) for r, _ in rqs]
             modes = {"both": modes, "none": modes[:1], "table": modes[1:]}[rq_mode]
             for rq_p in modes:
                 scratch = np.zeros(nbytes + scratch_pad, dtype=np.int8)
@@ -256,7 +278,7 @@ def call(lib, name, args, x, scratch_pad: int = 0, rq_mode: str = "both"):
 def call_packed_conv_overlapped(lib, args, x, lag: int, name: str = "tc_conv2d_packed_s8"):
     """tc_conv2d_packed_s8 with its output at ``input + lag`` bytes inside one buffer (the planner's
     lagged overlap, lag <= 0 or in-place at 0); returns ``(status, output)``."""
-    from tinycompiler.codegen.weights_layout import conv_packed_weights, folded_bias, requant_table
+    from tinycompiler.codegen.weights_layout import conv_packed_weights, folded_bias
 
     x = np.ascontiguousarray(x, dtype=np.int8).reshape(-1)
     out_n = int(np.prod(args.output_dims))
@@ -266,14 +288,16 @@ def call_packed_conv_overlapped(lib, args, x, lag: int, name: str = "tc_conv2d_p
     buf[in_off:in_off + x.size] = x
     mult, shift = _i32(args.multiplier), _i32(args.shift)
     quant = Quant(ptr(mult, I32), ptr(shift, I32))
-    wp, fb, rq = conv_packed_weights(args), folded_bias(args), requant_table(args)
+    wp, fb = conv_packed_weights(args), folded_bias(args)
+    rqs = conv_rqs(args)
+    rql = rqs[-1][0] if rqs else None  # the lean form (the rows are the same pointer walk)
     p = _struct(ConvParams, args.params)
     di, df, do = Dims(*args.input_dims), Dims(*args.filter_dims), Dims(*args.output_dims)
     scratch = np.zeros(getattr(lib, name + "_scratch_bytes")(ctypes.byref(di), ctypes.byref(df)), dtype=np.int8)
     base = buf.ctypes.data
     f = getattr(lib, name)
     f.restype = ctypes.c_int
-    st = f(ctypes.byref(p), _quant_for(quant, rq), ptr(rq, I32) if rq is not None else None, ctypes.byref(di),
+    st = f(ctypes.byref(p), _quant_for(quant, rql), ctypes.byref(rql) if rql is not None else None, ctypes.byref(di),
            ctypes.c_void_p(base + in_off), ctypes.byref(df), ptr(wp), ptr(fb, I32), ctypes.byref(do),
            ctypes.c_void_p(base + in_off + lag), ptr(scratch))
     out = buf[in_off + lag:in_off + lag + out_n].copy().reshape(args.output_dims)

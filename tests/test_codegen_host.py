@@ -47,17 +47,17 @@ def graph_of(path):
     return _graphs[path]
 
 
-def target_of(path, sanitize: bool = False) -> HostTarget:
-    """One HostTarget per (model, sanitize): it keeps the compiled executable for the graph."""
-    key = (path, sanitize)
+def target_of(path, sanitize: bool = False, lean: bool = False) -> HostTarget:
+    """One HostTarget per (model, sanitize, lean): it keeps the compiled executable for the graph."""
+    key = (path, sanitize, lean)
     if key not in _targets:
-        _targets[key] = HostTarget(sanitize=sanitize)
+        _targets[key] = HostTarget(sanitize=sanitize, lean=lean)
     return _targets[key]
 
 
-def assert_model_matches_tflm(path, inputs, sanitize: bool = False) -> list:
+def assert_model_matches_tflm(path, inputs, sanitize: bool = False, lean: bool = False) -> list:
     g = graph_of(path)
-    got = target_of(path, sanitize).run(g, inputs).outputs
+    got = target_of(path, sanitize, lean).run(g, inputs).outputs
     want = run_tflm(path, inputs, preserve_all=False).outputs
     assert len(got) == len(want)
     for k, (a, b) in enumerate(zip(got, want)):
@@ -121,6 +121,17 @@ def test_models_under_sanitizers():
     """ASan + UBSan, arena at exactly its planned size: one input per model, bit-exact."""
     for path in MODEL_FILES:
         assert_model_matches_tflm(path, random_model_inputs(graph_of(path), 100), sanitize=True)
+
+
+def test_models_with_lean_layouts_under_sanitizers():
+    """The size mode's constants (5-byte CONV_2D requantization, in-place depthwise without rows): every
+    model bit-exact under ASan + UBSan, and the constants smaller than the default's."""
+    for path in MODEL_FILES:
+        assert_model_matches_tflm(path, random_model_inputs(graph_of(path), 101), sanitize=True, lean=True)
+        lean, fast = (target_of(path, True, lean).build(graph_of(path))[0].program.weight_bytes
+                      for lean in (True, False))
+        convs = sum(op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D") for op in graph_of(path).ops)
+        assert lean < fast or convs <= 1, path
 
 
 # ------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import builders  # noqa: E402
 
 from tinycompiler.codegen.weights_layout import (conv_c1_packed_weights, conv_packed_weights,  # noqa: E402
                                                  depthwise_packed_weights, fc_packed_weights, folded_bias, kernel_args,
-                                                 requant_table)
+                                                 requant_lean, requant_table)
 from tinycompiler.reference import run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,13 +188,17 @@ def vectors_source(cases) -> str:
         rq = requant_table(a)
         if rq is not None:
             out.append(_arr(f"rq{i}", "int32_t", rq))
+        lean = requant_lean(a) if kind == 0 else None
+        if lean is not None:
+            out.append(_arr(f"rl{i}", "int32_t", lean[0]))
         dims = lambda d: "{" + ",".join(str(int(x)) for x in d) + "}"  # noqa: E731
         entries.append(f"  {{{kind}, {{{','.join(str(int(x)) for x in prm)}}}, {dims(a.input_dims)}, "
                        f"{dims(a.filter_dims)}, {dims(a.output_dims)}, in{i}, w{i}, "
                        f"{f'b{i}' if a.bias is not None else 'NULL'}, m{i}, s{i}, e{i}, "
                        f"{'wp' + str(i) if packed or c1 else 'NULL'}, "
                        f"{'fb' + str(i) if packed or packed8 else 'NULL'}, "
-                       f"{f'rq{i}' if rq is not None else 'NULL'}, {f'pp{i}' if packed8 else 'NULL'}}},\n")
+                       f"{f'rq{i}' if rq is not None else 'NULL'}, {f'pp{i}' if packed8 else 'NULL'}, "
+                       f"{f'rl{i}, {lean[1]}, {lean[2]}' if lean is not None else 'NULL, 0, 0'}}},\n")
     out.append("#include <stddef.h>\nconst tv_case tv_cases[] = {\n" + "".join(entries) + "};\n")
     out.append(f"const int32_t tv_n_cases = {len(cases)};\n")
     return "".join(out)
@@ -254,7 +258,7 @@ def test_kernels_on_cortex_m4(vectors, dsp):
     assert {"conv_ref", "conv_im2col", "conv_1x1", "conv_rgb", "conv_wrapper", "dw_ref", "dw_3x3",
             "dw_wrapper", "dw_inplace", "dw_packed", "dw_packed_rq", "dw_inplace_ring4", "dw_inplace_ring1",
             "conv_c1_packed", "conv_c1_packed_rq", "fc", "conv_packed", "conv_packed_rq", "conv_packed_inplace",
-            "conv_packed_wide", "conv_packed_wide_rq",
+            "conv_packed_wide", "conv_packed_wide_rq", "conv_packed_lean", "conv_packed_wide_lean",
             "fc_packed", "fc_packed_rq"} <= kernels
     assert len({c for c, _, _, _ in rows}) == len(cases)
 

@@ -47,6 +47,13 @@
 #ifndef TC_CONV_QUANT
 #define TC_CONV_QUANT 1
 #endif
+/* tc_conv2d_packed_s8 / _wide_s8 requantization forms: tc_rq rows, the lean arrays */
+#ifndef TC_CONV_ROWS
+#define TC_CONV_ROWS 1
+#endif
+#ifndef TC_CONV_LEAN
+#define TC_CONV_LEAN 1
+#endif
 /* tc_conv2d_packed_wide_s8 (int16 columns) */
 #ifndef TC_CONV_WIDE
 #define TC_CONV_WIDE 1

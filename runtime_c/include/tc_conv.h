@@ -79,6 +79,17 @@ typedef struct {
     int32_t rshift;
 } tc_rq;
 
+/* The requantization of the CONV_2D packed kernels: tc_rq rows (`rows` != NULL, the fastest), or the
+ * same constants lean, in 5 bytes per output channel instead of 12 (what --opt Os takes). add depends on
+ * a channel only through its shift (add = (2 * zp + 1) * 2^(rshift - 1)), so one small table per layer
+ * holds it, indexed by rshift. Built by weights_layout.requant_table() / requant_lean(). */
+typedef struct {
+    const tc_rq *rows;         /* [out_ch], or NULL: the lean arrays below */
+    const int32_t *multiplier; /* [out_ch] */
+    const uint8_t *rshift;     /* [out_ch] */
+    const int32_t *add;        /* [max rshift + 1], entry s for the channels with rshift s */
+} tc_rq_lean;
+
 typedef struct {
     int32_t input_offset;
     int32_t output_offset;
@@ -146,8 +157,9 @@ tc_status tc_conv2d_c1_packed_s8(const tc_conv_params *params, const tc_per_chan
 /* Packed fast path (what codegen uses for CONV_2D): any kernel size, stride, dilation, padding, batch.
  * Two output pixels x two output channels per inner loop (SXTB16 + SMLAD on int8 columns of both
  * pixels and on the weights), input offset folded into the bias, optional folded requantization (`rq`,
- * may be NULL: then quant is used). Weights and bias prepared at compile time (weights_layout.py:
- * conv_packed_weights, folded_bias; layout in src/tc_conv2d_packed_s8.c):
+ * the lean form tc_rq_lean; may be NULL: then quant is used, else quant may be NULL). Weights and bias
+ * prepared at compile time (weights_layout.py: conv_packed_weights, folded_bias, requant_lean; layout in
+ * src/tc_conv2d_packed_s8.c):
  *   packed_filter  int8, rows in pairs interleaved by groups of four k, K padded to a multiple of 4;
  *   folded_bias    int32 [out_ch] (required): bias[o] + input_offset * sum of row o.
  * Padded taps hold the input zero point in the column, so border pixels stay exact. Pixels are taken
@@ -157,7 +169,7 @@ tc_status tc_conv2d_c1_packed_s8(const tc_conv_params *params, const tc_per_chan
  * 4-byte aligned (checked). */
 int32_t tc_conv2d_packed_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
 tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
-                              const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                              const tc_rq_lean *rq, const tc_dims *input_dims, const int8_t *input,
                               const tc_dims *filter_dims, const int8_t *packed_filter,
                               const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
                               int8_t *scratch);
@@ -169,7 +181,7 @@ tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel
  * where the memory plan has that much room free at the layer (plan/scratch_room.py). */
 int32_t tc_conv2d_packed_wide_s8_scratch_bytes(const tc_dims *input_dims, const tc_dims *filter_dims);
 tc_status tc_conv2d_packed_wide_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
-                                   const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                   const tc_rq_lean *rq, const tc_dims *input_dims, const int8_t *input,
                                    const tc_dims *filter_dims, const int8_t *packed_filter,
                                    const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
                                    int8_t *scratch);

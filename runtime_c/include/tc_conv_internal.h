@@ -84,6 +84,12 @@ static inline int tc_rq_or_quant_ok(const tc_rq *rq, const tc_per_channel_quant 
     return rq != NULL || tc_quant_ok(q);
 }
 
+/* A lean requantization table is complete. */
+static inline int tc_rq_lean_ok(const tc_rq_lean *rq)
+{
+    return rq->rows != NULL || (rq->multiplier != NULL && rq->rshift != NULL && rq->add != NULL);
+}
+
 /* Shared shape checks of the CONV_2D kernels (the quant is checked by the caller). */
 static inline int tc_conv_shapes_ok(const tc_conv_params *p, const tc_dims *in, const void *input, const tc_dims *f,
                                     const void *filter, const tc_dims *out, const void *output)

@@ -54,15 +54,20 @@ static TC_ALWAYS_INLINE int8_t tc_conv_packed_clamp(int32_t v, int32_t lo, int32
     return (int8_t)v;
 }
 
-/* Channel o of two pixels: accumulators a (pixel A) and b (pixel B). */
-static TC_ALWAYS_INLINE void tc_conv_packed_store2(int32_t a, int32_t b, int32_t o, const tc_rq *rq,
+/* Channel o of two pixels: accumulators a (pixel A) and b (pixel B). use_rq: 0 quant, 1 tc_rq rows,
+ * 2 the lean arrays. */
+static TC_ALWAYS_INLINE void tc_conv_packed_store2(int32_t a, int32_t b, int32_t o, const tc_rq_lean *rq,
                                                    const tc_per_channel_quant *quant, int32_t out_zp,
                                                    int32_t act_lo, int32_t act_hi, int8_t *oa, int8_t *ob,
                                                    const int use_rq, const int hi_is_127)
 {
     int32_t va, vb;
-    if (use_rq) {
-        const int32_t m = rq[o].multiplier, d = rq[o].add, s = rq[o].rshift;
+    if (use_rq == 1) { /* tc_rq rows */
+        const int32_t m = rq->rows[o].multiplier, d = rq->rows[o].add, s = rq->rows[o].rshift;
+        va = tc_conv_packed_rq(a, m, d, s);
+        vb = tc_conv_packed_rq(b, m, d, s);
+    } else if (use_rq == 2) { /* lean: the add by shift */
+        const int32_t m = rq->multiplier[o], s = rq->rshift[o], d = rq->add[s];
         va = tc_conv_packed_rq(a, m, d, s);
         vb = tc_conv_packed_rq(b, m, d, s);
     } else {
@@ -186,13 +191,16 @@ static void tc_conv_packed_widen(int8_t *col, int32_t k4)
 /* All output channels of the pixel pair in `col` (layout above, k4 / 4 groups) into oa and ob (ob may
  * equal oa). Kept out of line (see the callers): alone, its loop gets every register. */
 static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t k4, const int8_t *w,
-                                                      const int32_t *fb, int32_t out_c, const tc_rq *rq,
+                                                      const int32_t *fb, int32_t out_c, const tc_rq_lean *rq,
                                                       const tc_per_channel_quant *quant, const tc_conv_params *p,
                                                       int8_t *oa, int8_t *ob, const int use_rq, const int hi_is_127,
                                                       const int wide)
 {
     const int8_t *const col_end = col + (wide ? 4 : 2) * k4;
     const int32_t out_zp = p->output_offset, act_lo = p->act.min, act_hi = p->act.max;
+    /* a local copy: the output byte stores may alias *rq, the copy's pointers stay in registers */
+    const tc_rq_lean r = use_rq ? *rq : (tc_rq_lean){NULL, NULL, NULL, NULL};
+    rq = &r;
     int32_t o = 0;
     for (; o + 2 <= out_c; o += 2) {
         int32_t a0 = fb[o], a1 = fb[o + 1];
@@ -298,13 +306,22 @@ static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t
  * columns, 1: int16): with tc_rq (SSAT or generic clamp), and with the per-channel quant. */
 #define TC_CONV_PAIR_FNS(rq_fn, q_fn, wide)                                                              \
     static __attribute__((noinline)) void rq_fn(const int8_t *col, int32_t k4, const int8_t *w,          \
-                                                const int32_t *fb, int32_t out_c, const tc_rq *rq,       \
+                                                const int32_t *fb, int32_t out_c, const tc_rq_lean *rq,  \
                                                 const tc_conv_params *p, int8_t *oa, int8_t *ob)         \
     {                                                                                                    \
-        if (TC_CONV_RQ_SSAT && p->act.max == 127) {                                                      \
-            tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 1, wide);            \
-        } else if (TC_CONV_RQ_CLAMP) {                                                                   \
-            tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 0, wide);            \
+        const int ssat = TC_CONV_RQ_SSAT && p->act.max == 127;                                           \
+        if (TC_CONV_ROWS && rq->rows != NULL) {                                                          \
+            if (ssat) {                                                                                  \
+                tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 1, wide);        \
+            } else if (TC_CONV_RQ_CLAMP) {                                                               \
+                tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 1, 0, wide);        \
+            }                                                                                            \
+        } else if (TC_CONV_LEAN && rq->rows == NULL) {                                                   \
+            if (ssat) {                                                                                  \
+                tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 2, 1, wide);        \
+            } else if (TC_CONV_RQ_CLAMP) {                                                               \
+                tc_conv_packed_pair_body(col, k4, w, fb, out_c, rq, NULL, p, oa, ob, 2, 0, wide);        \
+            }                                                                                            \
         }                                                                                                \
     }                                                                                                    \
     static __attribute__((noinline)) void q_fn(const int8_t *col, int32_t k4, const int8_t *w,           \
@@ -323,7 +340,7 @@ TC_CONV_PAIR_FNS(tc_conv_wide_pair_rq, tc_conv_wide_pair_q, 1)
 
 /* The pair in `col` (int8 columns, or widened first when `wide`) through the variant for the call. */
 static TC_ALWAYS_INLINE void tc_conv_packed_pair(int8_t *col, int32_t k4, const int8_t *w, const int32_t *fb,
-                                            int32_t out_c, const tc_rq *rq, const tc_per_channel_quant *quant,
+                                            int32_t out_c, const tc_rq_lean *rq, const tc_per_channel_quant *quant,
                                             const tc_conv_params *p, int8_t *oa, int8_t *ob, const int use_rq,
                                             const int wide)
 {
@@ -400,7 +417,7 @@ static void tc_conv_packed_gather(const tc_conv_params *params, const tc_dims *i
 }
 
 static void tc_conv_packed_run(const tc_conv_params *params, const tc_per_channel_quant *quant,
-                                           const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                           const tc_rq_lean *rq, const tc_dims *input_dims, const int8_t *input,
                                            const tc_dims *filter_dims, const int8_t *filter,
                                            const int32_t *fb, const tc_dims *output_dims, int8_t *output,
                                            int8_t *col, const int use_rq, const int wide)
@@ -460,12 +477,12 @@ static void tc_conv_packed_run(const tc_conv_params *params, const tc_per_channe
 
 /* The checks and the run shared by both entry points. */
 static tc_status tc_conv_packed_entry(const tc_conv_params *params, const tc_per_channel_quant *quant,
-                                      const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                      const tc_rq_lean *rq, const tc_dims *input_dims, const int8_t *input,
                                       const tc_dims *filter_dims, const int8_t *packed_filter,
                                       const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
                                       int8_t *scratch, const int wide)
 {
-    if (!tc_rq_or_quant_ok(rq, quant) ||
+    if (!(rq != NULL ? tc_rq_lean_ok(rq) : tc_quant_ok(quant)) ||
         !tc_conv_shapes_ok(params, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
         scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || folded_bias == NULL) {
         return TC_ERROR_ARGUMENT;
@@ -473,7 +490,8 @@ static tc_status tc_conv_packed_entry(const tc_conv_params *params, const tc_per
     /* a variant this build left out (tc_config.h) */
     if ((rq == NULL && !TC_CONV_QUANT) || (rq != NULL && params->act.max == 127 && !TC_CONV_RQ_SSAT &&
                                            !TC_CONV_RQ_CLAMP) ||
-        (rq != NULL && params->act.max != 127 && !TC_CONV_RQ_CLAMP) || (wide && !TC_CONV_WIDE)) {
+        (rq != NULL && params->act.max != 127 && !TC_CONV_RQ_CLAMP) || (wide && !TC_CONV_WIDE) ||
+        (rq != NULL && rq->rows != NULL && !TC_CONV_ROWS) || (rq != NULL && rq->rows == NULL && !TC_CONV_LEAN)) {
         return TC_ERROR_ARGUMENT;
     }
     tc_conv_packed_run(params, quant, rq, input_dims, input, filter_dims, packed_filter, folded_bias, output_dims,
@@ -482,7 +500,7 @@ static tc_status tc_conv_packed_entry(const tc_conv_params *params, const tc_per
 }
 
 tc_status tc_conv2d_packed_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
-                              const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                              const tc_rq_lean *rq, const tc_dims *input_dims, const int8_t *input,
                               const tc_dims *filter_dims, const int8_t *packed_filter,
                               const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
                               int8_t *scratch)
@@ -498,7 +516,7 @@ int32_t tc_conv2d_packed_wide_s8_scratch_bytes(const tc_dims *input_dims, const 
 }
 
 tc_status tc_conv2d_packed_wide_s8(const tc_conv_params *params, const tc_per_channel_quant *quant,
-                                   const tc_rq *rq, const tc_dims *input_dims, const int8_t *input,
+                                   const tc_rq_lean *rq, const tc_dims *input_dims, const int8_t *input,
                                    const tc_dims *filter_dims, const int8_t *packed_filter,
                                    const int32_t *folded_bias, const tc_dims *output_dims, int8_t *output,
                                    int8_t *scratch)

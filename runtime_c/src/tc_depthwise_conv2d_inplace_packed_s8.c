@@ -147,21 +147,25 @@ static inline __attribute__((always_inline)) void tc_dwip_out4(int8_t *dst, int3
  * of the channels that have one (right shift e >= 2, |add| < 2^30). */
 static uint32_t tc_dwip_fold4(tc_rq *r, const int32_t *mul, const int32_t *sh, int32_t out_off)
 {
+    /* add = 2^(e-2) + zp * 2^(e-1) = (2 zp + 1) * 2^(e-2), |2 zp + 1| <= 255: in 32 bits for e <= 24
+     * (the usual right shifts; codegen drops a layer's table when the kernel folds it here) */
+    const int32_t k = 2 * out_off + 1;
     uint32_t fold = 0;
     for (int32_t i = 0; i < 4; ++i) {
         const int32_t e = -sh[i];
-        r[i].multiplier = 0;
-        r[i].add = 0;
-        r[i].rshift = 0;
-        if (e >= 2 && e <= 31 && mul[i] >= 0) {
-            const int64_t add = ((int64_t)1 << (e - 2)) + (int64_t)out_off * ((int64_t)1 << (e - 1));
-            if (add > -((int64_t)1 << 30) && add < ((int64_t)1 << 30)) {
-                r[i].multiplier = mul[i];
-                r[i].add = (int32_t)add;
-                r[i].rshift = e - 1;
-                fold |= 1u << i;
-            }
+        int32_t add = 0;
+        int ok = e >= 2 && e <= 31 && mul[i] >= 0;
+        if (ok && e <= 24) {
+            add = k * (1 << (e - 2));
+        } else if (ok) {
+            const int64_t a64 = (int64_t)k * ((int64_t)1 << (e - 2));
+            ok = a64 > -((int64_t)1 << 30) && a64 < ((int64_t)1 << 30);
+            add = ok ? (int32_t)a64 : 0;
         }
+        r[i].multiplier = ok ? mul[i] : 0;
+        r[i].add = add;
+        r[i].rshift = ok ? e - 1 : 0;
+        fold |= (uint32_t)ok << i;
     }
     return fold;
 }

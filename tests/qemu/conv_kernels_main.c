@@ -58,6 +58,12 @@ static void report(int32_t index, const char *kernel, tc_status st, const int8_t
 
 static void run_conv(int32_t i, const tv_case *tc)
 {
+    /* the lean requantization (tc_rq_lean) of the packed convs, laid out as weights_layout.requant_lean */
+    const int lean = tc->rq_lean != NULL;
+    const tc_rq_lean rqr = {(const tc_rq *)(const void *)tc->rq, NULL, NULL, NULL};
+    const tc_rq_lean rql = {NULL, tc->rq_lean,
+                            lean ? (const uint8_t *)(const void *)(tc->rq_lean + tc->rq_lean_c + tc->rq_lean_a) : NULL,
+                            lean ? tc->rq_lean + tc->rq_lean_c : NULL};
     const tc_conv_params p = {tc->p[0], tc->p[1], tc->p[2], tc->p[3], tc->p[4], tc->p[5],
                               tc->p[7], tc->p[8], {tc->p[9], tc->p[10]}};
     const tc_per_channel_quant q = {tc->multiplier, tc->shift};
@@ -86,15 +92,25 @@ static void run_conv(int32_t i, const tv_case *tc)
                                              &tc->out, out_buf, scratch16));
     RUN("conv_packed", tc_conv2d_packed_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt, tc->packed8,
                                            tc->folded_bias, &tc->out, out_buf, scratch8));
-    if (tc->rq != NULL) {
-        RUN("conv_packed_rq", tc_conv2d_packed_s8(&p, NULL, (const tc_rq *)(const void *)tc->rq, &tc->in, tc->input,
+    if (tc->rq_lean != NULL) {
+        RUN("conv_packed_rq", tc_conv2d_packed_s8(&p, NULL, &rqr, &tc->in, tc->input,
+                                                  &tc->filt, tc->packed8, tc->folded_bias, &tc->out, out_buf,
+                                                  scratch8));
+    }
+    if (tc->rq_lean != NULL) {
+        RUN("conv_packed_lean", tc_conv2d_packed_s8(&p, NULL, &rql, &tc->in, tc->input,
                                                   &tc->filt, tc->packed8, tc->folded_bias, &tc->out, out_buf,
                                                   scratch8));
     }
     RUN("conv_packed_wide", tc_conv2d_packed_wide_s8(&p, &q, NULL, &tc->in, tc->input, &tc->filt, tc->packed8,
                                                      tc->folded_bias, &tc->out, out_buf, scratch8));
-    if (tc->rq != NULL) {
-        RUN("conv_packed_wide_rq", tc_conv2d_packed_wide_s8(&p, NULL, (const tc_rq *)(const void *)tc->rq, &tc->in,
+    if (tc->rq_lean != NULL) {
+        RUN("conv_packed_wide_rq", tc_conv2d_packed_wide_s8(&p, NULL, &rqr, &tc->in,
+                                                            tc->input, &tc->filt, tc->packed8, tc->folded_bias,
+                                                            &tc->out, out_buf, scratch8));
+    }
+    if (tc->rq_lean != NULL) {
+        RUN("conv_packed_wide_lean", tc_conv2d_packed_wide_s8(&p, NULL, &rql, &tc->in,
                                                             tc->input, &tc->filt, tc->packed8, tc->folded_bias,
                                                             &tc->out, out_buf, scratch8));
     }
@@ -103,7 +119,7 @@ static void run_conv(int32_t i, const tv_case *tc)
         p.stride_w == 1 && tc->out.c <= tc->in.c && tc->out.h == tc->in.h && tc->out.w == tc->in.w) {
         memcpy(io_buf, tc->input, (size_t)count(&tc->in));
         mps2_timer_start();
-        const tc_status st = tc_conv2d_packed_s8(&p, tc->rq != NULL ? NULL : &q, (const tc_rq *)(const void *)tc->rq,
+        const tc_status st = tc_conv2d_packed_s8(&p, tc->rq_lean != NULL ? NULL : &q, tc->rq_lean != NULL ? &rql : NULL,
                                                  &tc->in, io_buf,
                                                  &tc->filt, tc->packed8, tc->folded_bias, &tc->out, io_buf, scratch8);
         report(i, "conv_packed_inplace", st, io_buf, tc, mps2_timer_ticks());

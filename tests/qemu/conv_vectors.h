@@ -25,6 +25,8 @@ typedef struct {
     const int32_t *folded_bias;   /* with the input offset folded in (depthwise multiplier 1, conv, FC) */
     const int32_t *rq;            /* folded requantization rows (tc_rq), or NULL */
     const int8_t *packed8;        /* conv / FC: tc_conv2d_packed_s8 / tc_fully_connected_packed_s8 weights */
+    const int32_t *rq_lean;       /* conv: weights_layout.requant_lean's array, or NULL */
+    int32_t rq_lean_c, rq_lean_a; /* ... its channel count and add-table length */
 } tv_case;
 
 extern const tv_case tv_cases[];

@@ -25,15 +25,16 @@ def plan_for_codegen(graph, patch="off", seams=()):
     return widen_scratch(plan, wide_scratch_wants(g, plan))
 
 
-def generate(graph, out_dir, plan=None, patch="off", region_names=()):
+def generate(graph, out_dir, plan=None, patch="off", region_names=(), lean: bool = False):
     """Plan (unless ``plan`` is given; with ``patch``, see :func:`plan_for_codegen`), lower and
     write the bundle for ``graph`` into ``out_dir``. ``region_names``: the RAM region of each part
-    of a plan split at seams (main region first), naming the linker section of each arena."""
+    of a plan split at seams (main region first), naming the linker section of each arena.
+    ``lean``: smaller constant layouts for a few percent of speed (what ``--opt Os`` asks for)."""
     from tinycompiler.codegen.bundle import write_bundle
     from tinycompiler.codegen.lowering import lower_graph
 
     plan = plan or plan_for_codegen(graph, patch)
-    program = lower_graph(plan)
+    program = lower_graph(plan, lean)
     if plan.seams:
         names = tuple(region_names)
         if len(names) != len(plan.seams) + 1:

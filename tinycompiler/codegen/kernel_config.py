@@ -17,7 +17,7 @@ CONV_WIDE = "tc_conv2d_packed_wide_s8"
 def _all_on() -> dict:
     return {"TC_DWIP_K3": 1, "TC_DWIP_K5": 1, "TC_DWIP_K7": 1, "TC_DWIP_RUNS_FULL": 1, "TC_DWIP_RUNS_CLAMP": 1,
             "TC_DWIP_COL": 1, "TC_CONV_RQ_SSAT": 1, "TC_CONV_RQ_CLAMP": 1, "TC_CONV_QUANT": 1,
-            "TC_CONV_WIDE": 1}
+            "TC_CONV_WIDE": 1, "TC_CONV_ROWS": 1, "TC_CONV_LEAN": 1}
 
 
 def kernel_config(calls) -> dict:
@@ -38,9 +38,11 @@ def kernel_config(calls) -> dict:
                 continue
             full_range = a["act_min"] == -128 and a["act_max"] == 127
             cfg["TC_DWIP_RUNS_FULL"] |= int(full_range)
-            cfg["TC_DWIP_RUNS_CLAMP"] |= int(not (full_range and a["rq"]))
+            cfg["TC_DWIP_RUNS_CLAMP"] |= int(not (full_range and a.get("folds", a["rq"])))
         elif c.template == "conv2d" and a.get("kernel") in (CONV_PACKED, CONV_WIDE):
             cfg["TC_CONV_WIDE"] |= int(a["kernel"] == CONV_WIDE)
+            if a["rq"]:
+                cfg["TC_CONV_LEAN" if a.get("lean") else "TC_CONV_ROWS"] = 1
             if not a["rq"]:
                 cfg["TC_CONV_QUANT"] = 1
             elif a["act_max"] == 127:

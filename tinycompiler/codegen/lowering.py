@@ -36,12 +36,12 @@ def _io(graph, plan, indices, written=None) -> list:
     return specs
 
 
-def lower_graph(plan) -> Program:
+def lower_graph(plan, lean: bool = False) -> Program:
     """One Call per op of the graph ``plan`` was made for (views need none: the plan gave them
-    the same bytes)."""
+    the same bytes). ``lean``: the size mode's constant layouts (see LowerContext)."""
     graph = plan.graph
     table = lowerers()
-    ctx = LowerContext(graph, plan)
+    ctx = LowerContext(graph, plan, lean)
     calls = []
     stage = set(plan.patch.stage_ops) if getattr(plan, "patch", None) is not None else set()
     for op in graph.ops:

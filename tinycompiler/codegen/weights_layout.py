@@ -195,6 +195,24 @@ def requant_table(args: KernelArgs):
     return np.ascontiguousarray(np.asarray(rows, np.int32).reshape(-1, 3))
 
 
+def requant_lean(args: KernelArgs):
+    """The lean requantization data of the CONV_2D packed kernels (tc_rq_lean, tc_conv.h) as one int32
+    array, or None where :func:`requant_table` is None: the multipliers [C], then ``add`` indexed by right
+    shift [max rshift + 1] (add = 2^(e-2) + zp * 2^(e-1) depends on the channel only through e), then the
+    rshift bytes of the channels, four to a word (little-endian). Returns ``(array, C, A)`` with A the
+    add-table length: 5 bytes per channel plus a few words per layer, instead of 12 per channel."""
+    rows = requant_table(args)
+    if rows is None:
+        return None
+    mult, add, rsh = rows[:, 0], rows[:, 1], rows[:, 2]
+    table = np.zeros(int(rsh.max()) + 1, np.int64)
+    table[rsh] = add
+    shifts = np.zeros((len(rsh) + 3) // 4 * 4, np.uint8)
+    shifts[:len(rsh)] = rsh
+    packed = np.concatenate([mult.astype(np.int64), table, shifts.view("<u4").astype(np.int64)])
+    return np.ascontiguousarray(((packed + 2**31) % 2**32 - 2**31).astype(np.int32)), len(rsh), len(table)
+
+
 def conv2d_args(op, graph) -> KernelArgs:
     x, w, out, bias, base = _common(op, graph)
     o, kh, kw, ci = (int(d) for d in w.shape)

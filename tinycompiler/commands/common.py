@@ -33,7 +33,7 @@ def add_patch_arg(parser) -> None:
 
 
 def add_opt_arg(parser) -> None:
-    """``--opt``: the firmware's compiler optimization, O2 (speed) or Os (size, for a model tight on flash)."""
+    """``--opt``: O2 (speed) or Os (size, for a model tight on flash: -Os code and the lean constant layouts)."""
     parser.add_argument("--opt", choices=["O2", "Os"], default="O2",
                         help="firmware optimization: O2 (speed, default) or Os (smaller code)")
 

@@ -91,7 +91,7 @@ def _compile_project(graph, args) -> int:
     with tempfile.TemporaryDirectory(prefix="tinyc-bundle-") as tmp:
         # generated aside first: a model that does not fit leaves no half-written project behind
         plan, regions, _ = plan_for_board(board, graph, args.patch)  # split across RAM regions when it must be
-        bundle = generate(graph, Path(tmp) / "model", plan=plan, region_names=regions)
+        bundle = generate(graph, Path(tmp) / "model", plan=plan, region_names=regions, lean=args.opt == "Os")
         program = bundle.program
         check_program_fits(board, program, graph, args.patch)
         files, flags = _harness_extras(board, bundle) if not args.harness else ({}, [])

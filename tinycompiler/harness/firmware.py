@@ -76,7 +76,7 @@ def build_firmware(graph, board, debug: bool = False, work_dir=None, patch="off"
 
     staging = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tinyc-fw-"))
     plan, regions, _ = plan_for_board(board, graph, patch)  # split across RAM regions when it must be
-    bundle = generate(graph, staging / "bundle", plan=plan, region_names=regions)
+    bundle = generate(graph, staging / "bundle", plan=plan, region_names=regions, lean=opt == "Os")
     # before any project is written or built: a model too big for the board is refused with numbers
     check_program_fits(board, bundle.program, graph, patch)
     info_dir = staging / "model_info"

@@ -51,9 +51,10 @@ class HostTarget:
     title = "this machine's C compiler (gcc -O2 -Wall -Wextra -Werror), run natively"
     layerwise = False
 
-    def __init__(self, sanitize: bool = False, patch="off"):
+    def __init__(self, sanitize: bool = False, patch="off", lean: bool = False):
         self.sanitize = sanitize
         self.patch = patch  # patch-based first stage: off | auto | NxMxK (tinycompiler/plan/patch.py)
+        self.lean = lean  # the lean constant layouts that --opt Os gives a board's firmware
         self._built = {}
 
     def build(self, graph, out_dir=None):
@@ -64,7 +65,7 @@ class HostTarget:
         if key in self._built:
             return self._built[key]
         work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="tinyc-host-"))
-        bundle = generate(graph, work / "bundle", patch=self.patch)
+        bundle = generate(graph, work / "bundle", patch=self.patch, lean=self.lean)
         digest = hashlib.sha256()
         for s in sorted(bundle.root.iterdir()):
             digest.update(s.name.encode())

@@ -13,6 +13,9 @@ from tinycompiler.codegen.carray import ConstArray
 class LowerContext:
     graph: object
     plan: object
+    #: lean constant layouts (``--opt Os``): requantization data in 5 bytes per channel for CONV_2D and
+    #: none for in-place depthwise layers whose kernel folds it, at a few percent of speed
+    lean: bool = False
 
     def offset(self, tensor_index: int) -> int:
         """Arena byte offset of an activation tensor."""
