@@ -323,8 +323,9 @@ def call_c1_packed_overlapped(lib, args, x, lag: int, use_rq: bool = True):
     base = buf.ctypes.data
     f = lib.tc_conv2d_c1_packed_s8
     f.restype = ctypes.c_int
-    st = f(ctypes.byref(p), _quant_for(quant, rq if use_rq else None), ptr(rq, I32) if (rq is not None and use_rq) else None,
-           ctypes.byref(di), ctypes.c_void_p(base + in_off), ctypes.byref(df), ptr(w16, ctypes.c_int16), ptr(fb, I32),
+    rq = rq if use_rq else None
+    st = f(ctypes.byref(p), _quant_for(quant, rq), ptr(rq, I32) if rq is not None else None, ctypes.byref(di),
+           ctypes.c_void_p(base + in_off), ctypes.byref(df), ptr(w16, ctypes.c_int16), ptr(fb, I32),
            ctypes.byref(do), ctypes.c_void_p(base + in_off + lag))
     out = buf[in_off + lag:in_off + lag + out_n].copy().reshape(args.output_dims)
     return st, out

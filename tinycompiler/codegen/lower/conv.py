@@ -109,16 +109,16 @@ def lower_conv(op, graph, ctx) -> Call:
     comment = f"CONV_2D {kh}x{kw} {list(args.input_dims)} -> {list(args.output_dims)} ({kernel})"
     arrays = [ctx.array(op, "filter", conv_packed_weights(args), np.int8),
               ctx.array(op, "bias", folded_bias(args), np.int32)]
-    lean = requant_lean(args) if ctx.lean else None
+    rows = requant_table(args)
+    lean = requant_lean(args) if ctx.lean and rows is not None else None
     if lean is not None:  # tc_rq_lean: multipliers, add by shift, shift bytes (5 B per channel)
         table, channels, adds = lean
         arrays.append(ctx.array(op, "rq", table, np.int32))
-    elif requant_table(args) is not None:  # tc_rq rows: 12 B per channel, the fastest to decode
-        arrays.append(ctx.array(op, "rq", requant_table(args), np.int32))
+    elif rows is not None:  # tc_rq rows: 12 B per channel, the fastest to decode
+        arrays.append(ctx.array(op, "rq", rows, np.int32))
     else:
         arrays += [ctx.array(op, "mult", args.multiplier, np.int32), ctx.array(op, "shift", args.shift, np.int32)]
-    call_args = {**_call_args(op, graph, ctx, args, kernel), "bias": True, "packed": True,
-                 "rq": lean is not None or requant_table(args) is not None,
+    call_args = {**_call_args(op, graph, ctx, args, kernel), "bias": True, "packed": True, "rq": rows is not None,
                  "lean": None if lean is None else {"channels": channels, "adds": adds}}
     return Call(op.index, "conv2d", comment, call_args, arrays, [kernel])
 
@@ -179,8 +179,9 @@ def lower_depthwise(op, graph, ctx) -> Call:
                  "scratch_bytes": ctx.scratch(op)[1],
                  "packed": kernel in ("tc_depthwise_conv2d_packed_s8", "tc_depthwise_conv2d_inplace_packed_s8")}
     if call_args["packed"]:
+        kernel_folds = ctx.lean and inplace and _folds_per_group(args, call_args["scratch_bytes"])
         arrays, has_rq = _packed_arrays(op, ctx, args, "filter", depthwise_packed_weights(args), np.int16,
-                                        table=not (ctx.lean and inplace and _folds_per_group(args, call_args["scratch_bytes"])))
+                                        table=not kernel_folds)
         # every channel has a folded form (rows given, or folded by the kernel): what kernel_config needs
         call_args.update(bias=True, rq=has_rq, folds=requant_table(args) is not None)
     else:
