@@ -96,6 +96,25 @@ static TC_ALWAYS_INLINE void tc_conv_packed_mac(const int8_t *c, const int8_t *w
     *b1 = tc_smlad(b13, w13, tc_smlad(b02, w02, *b1));
 }
 
+/* One group of four k of tc_conv_wide_dot2x2 (asm text; the loop runs it twice per iteration). */
+#define TC_CONV_WIDE_GROUP \
+    "ldrd %[xa02], %[xa13], [%[c]], #8\n\t" \
+    "ldr %[wr], [%[w]], #4\n\t" \
+    "ldrd %[xb02], %[xb13], [%[c]], #8\n\t" \
+    "sxtb16 %[w02], %[wr]\n\t" \
+    "sxtb16 %[wr], %[wr], ror #8\n\t" \
+    "smlad %[a0], %[xa02], %[w02], %[a0]\n\t" \
+    "smlad %[b0], %[xb02], %[w02], %[b0]\n\t" \
+    "smlad %[a0], %[xa13], %[wr], %[a0]\n\t" \
+    "smlad %[b0], %[xb13], %[wr], %[b0]\n\t" \
+    "ldr %[wr], [%[w]], #4\n\t" \
+    "sxtb16 %[w02], %[wr]\n\t" \
+    "sxtb16 %[wr], %[wr], ror #8\n\t" \
+    "smlad %[a1], %[xa02], %[w02], %[a1]\n\t" \
+    "smlad %[b1], %[xb02], %[w02], %[b1]\n\t" \
+    "smlad %[a1], %[xa13], %[wr], %[a1]\n\t" \
+    "smlad %[b1], %[xb13], %[wr], %[b1]\n\t"
+
 /* Rows (o, o + 1) dotted with the pixel pair of a wide column (int16, see tc_conv_packed_widen): per
  * group of four k the words (A0, A2), (A1, A3), (B0, B2), (B1, B3), so only the weights are widened in
  * the loop: 2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD per 16 MACs (3 loads, 8 SXTB16, 8 SMLAD for int8 columns). */
@@ -110,39 +129,9 @@ static TC_ALWAYS_INLINE void tc_conv_wide_dot2x2(const int8_t *c, const int8_t *
         "tst %[n4], #4\n\t"
         "bne 2f\n"
         "1:\n\t"
-        "ldrd %[xa02], %[xa13], [%[c]], #8\n\t"
-        "ldr %[wr], [%[w]], #4\n\t"
-        "ldrd %[xb02], %[xb13], [%[c]], #8\n\t"
-        "sxtb16 %[w02], %[wr]\n\t"
-        "sxtb16 %[wr], %[wr], ror #8\n\t"
-        "smlad %[a0], %[xa02], %[w02], %[a0]\n\t"
-        "smlad %[b0], %[xb02], %[w02], %[b0]\n\t"
-        "smlad %[a0], %[xa13], %[wr], %[a0]\n\t"
-        "smlad %[b0], %[xb13], %[wr], %[b0]\n\t"
-        "ldr %[wr], [%[w]], #4\n\t"
-        "sxtb16 %[w02], %[wr]\n\t"
-        "sxtb16 %[wr], %[wr], ror #8\n\t"
-        "smlad %[a1], %[xa02], %[w02], %[a1]\n\t"
-        "smlad %[b1], %[xb02], %[w02], %[b1]\n\t"
-        "smlad %[a1], %[xa13], %[wr], %[a1]\n\t"
-        "smlad %[b1], %[xb13], %[wr], %[b1]\n\t"
+        TC_CONV_WIDE_GROUP
         "2:\n\t"
-        "ldrd %[xa02], %[xa13], [%[c]], #8\n\t"
-        "ldr %[wr], [%[w]], #4\n\t"
-        "ldrd %[xb02], %[xb13], [%[c]], #8\n\t"
-        "sxtb16 %[w02], %[wr]\n\t"
-        "sxtb16 %[wr], %[wr], ror #8\n\t"
-        "smlad %[a0], %[xa02], %[w02], %[a0]\n\t"
-        "smlad %[b0], %[xb02], %[w02], %[b0]\n\t"
-        "smlad %[a0], %[xa13], %[wr], %[a0]\n\t"
-        "smlad %[b0], %[xb13], %[wr], %[b0]\n\t"
-        "ldr %[wr], [%[w]], #4\n\t"
-        "sxtb16 %[w02], %[wr]\n\t"
-        "sxtb16 %[wr], %[wr], ror #8\n\t"
-        "smlad %[a1], %[xa02], %[w02], %[a1]\n\t"
-        "smlad %[b1], %[xb02], %[w02], %[b1]\n\t"
-        "smlad %[a1], %[xa13], %[wr], %[a1]\n\t"
-        "smlad %[b1], %[xb13], %[wr], %[b1]\n\t"
+        TC_CONV_WIDE_GROUP
         "cmp %[c], %[end]\n\t"
         "bne 1b\n"
         : [c] "+r"(c), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1),

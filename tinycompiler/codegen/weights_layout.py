@@ -195,13 +195,14 @@ def requant_table(args: KernelArgs):
     return np.ascontiguousarray(np.asarray(rows, np.int32).reshape(-1, 3))
 
 
-def requant_lean(args: KernelArgs):
+def requant_lean(args: KernelArgs, rows=None):
     """The lean requantization data of the CONV_2D packed kernels (tc_rq_lean, tc_conv.h) as one int32
     array, or None where :func:`requant_table` is None: the multipliers [C], then ``add`` indexed by right
     shift [max rshift + 1] (add = 2^(e-2) + zp * 2^(e-1) depends on the channel only through e), then the
     rshift bytes of the channels, four to a word (little-endian). Returns ``(array, C, A)`` with A the
-    add-table length: 5 bytes per channel plus a few words per layer, instead of 12 per channel."""
-    rows = requant_table(args)
+    add-table length: 5 bytes per channel plus a few words per layer, instead of 12 per channel.
+    ``rows``: :func:`requant_table`'s result when the caller has it already."""
+    rows = requant_table(args) if rows is None else rows
     if rows is None:
         return None
     mult, add, rsh = rows[:, 0], rows[:, 1], rows[:, 2]

@@ -110,7 +110,7 @@ def lower_conv(op, graph, ctx) -> Call:
     arrays = [ctx.array(op, "filter", conv_packed_weights(args), np.int8),
               ctx.array(op, "bias", folded_bias(args), np.int32)]
     rows = requant_table(args)
-    lean = requant_lean(args) if ctx.lean and rows is not None else None
+    lean = requant_lean(args, rows) if ctx.lean and rows is not None else None
     if lean is not None:  # tc_rq_lean: multipliers, add by shift, shift bytes (5 B per channel)
         table, channels, adds = lean
         arrays.append(ctx.array(op, "rq", table, np.int32))
