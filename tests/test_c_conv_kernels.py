@@ -358,6 +358,25 @@ def test_fully_connected(lib, case):
         "tc_fully_connected_s8", "tc_fully_connected_packed_s8"]
 
 
+@pytest.mark.parametrize("in_features", [503, 504, 505, 1012, 1013, 1022])
+def test_fully_connected_long_rows_extreme_values(lib, in_features):
+    """Rows longer than the packed kernel's 504-input chunk, at the accumulator's limits: rows whose
+    weights all share the input's sign (x = -128, w = -128: 256 * dot would leave int32 without the
+    chunks, and the output's sign would flip), rows of random +-127 / -128, and the pair / single-row
+    leftovers (7 units)."""
+    rng = np.random.default_rng(in_features)
+    g = builders.fully_connected_graph(rng, 2, in_features, 7, per_channel=True)
+    wt = g.tensors[g.ops[0].inputs[1]]
+    w = np.where(rng.random(wt.data.shape) < 0.5, -128, 127).astype(np.int8)
+    w[0::2] = -128
+    wt.data = w
+    x = np.where(rng.random((2, in_features)) < 0.5, -128, 127).astype(np.int8)
+    x[0] = -128
+    case = builders.Case(g, [x], f"fully connected {in_features} -> 7, extreme values")
+    assert check_case(lib, case, ("tc_fully_connected_s8", "tc_fully_connected_packed_s8")) == [
+        "tc_fully_connected_s8", "tc_fully_connected_packed_s8"]
+
+
 # ---------------------------------------------------------------------------------------------------
 # argument checks and fixed edge cases
 

@@ -96,7 +96,9 @@ def random_cases(seed: int) -> list:
             g = builders.depthwise_graph(gseed, 9, 9, int(rng.integers(1, 25)), int(rng.integers(1, 3)), *k, s, d,
                                          pad, act, pc, bias, batch=int(rng.integers(1, 3)))
         else:  # fully connected
-            g = builders.fully_connected_graph(gseed, int(rng.integers(1, 4)), int(rng.integers(1, 300)),
+            # now and then rows longer than the packed kernel's 504-input chunk
+            k_in = int(rng.integers(500, 1100)) if i == 11 else int(rng.integers(1, 300))
+            g = builders.fully_connected_graph(gseed, int(rng.integers(1, 4)), k_in,
                                                int(rng.integers(1, 40)), act, pc, bias)
         cases.append(builders.make_case(g, gseed, f"seed {seed} case {i}"))
     # one input channel (tc_conv2d_c1_packed_s8): kernel rows of 1 to 5 words (the unrolled one- and
@@ -183,7 +185,8 @@ def vectors_source(cases) -> str:
         packed8 = kind in (0, 2)
         if packed8:
             wp8 = conv_packed_weights(a) if kind == 0 else fc_packed_weights(a)
-            out.append(_arr(f"pp{i}", "int8_t", wp8))
+            # aligned like codegen's constant arrays (the FC kernel's LDRD path needs a word boundary)
+            out.append(_arr(f"pp{i}", "int8_t", wp8).replace("] = {", "] __attribute__((aligned(16))) = {"))
             out.append(_arr(f"fb{i}", "int32_t", folded_bias(a)))
         rq = requant_table(a)
         if rq is not None:

@@ -1,15 +1,29 @@
 /* int8 FULLY_CONNECTED on compile-time packed weights: four output rows per pass, no scratch.
  *
- * Layout (tinycompiler/codegen/weights_layout.py: fc_packed_weights, folded_bias; see tc_conv.h), with
- * K = in_depth, K0 = K rounded down to a multiple of 4: rows go in blocks of four; per block, for each
- * group of four inputs, the four rows' four bytes (row-major inside the group), then the K - K0 tail
- * bytes of the four rows (row by row); the out_depth % 4 last rows follow one by one, natural (K bytes).
- * The input is read as is (int8, SXTB16 + SXTB16 ROR #8 once per four inputs for all four rows): the
- * input offset is folded into the bias. */
+ * Rows go in pairs (hi, lo) whose weights share one 16-bit lane per input k: the lane holds
+ * 256 * w_hi[k] + (w_lo[k] + 128), i.e. byte 1 = w_hi[k] (signed), byte 0 = w_lo[k] + 128 (unsigned).
+ * Against the input pair X = (x_i, x_j) (SXTB16 of the input word), one SMLAD on the raw word E adds
+ * 256 * dot_hi + dot_lo + 128 * (x_i + x_j), and one SMLAD on UXTB16(E) adds dot_lo + 128 * (x_i + x_j):
+ * their difference is exactly 256 * dot_hi. Three instructions per four MACs instead of four (two
+ * SXTB16 and two SMLAD), and the weights stay one byte each. The raw sum starts equal to the low one, so
+ * (raw - low) >> 8 is dot_hi as long as |256 * dot_hi| < 2^31: chunks of at most 504 inputs
+ * (|x|, |w| <= 128) keep it there. The low row's 128 * sum(x) is taken out of its bias once per batch.
+ *
+ * Layout (tinycompiler/codegen/weights_layout.py: fc_packed_weights, folded_bias), K = in_depth,
+ * K4 = K rounded down to a multiple of 4. A pair's word for inputs (i, j) is the bytes
+ * [w_lo[i] + 128, w_hi[i], w_lo[j] + 128, w_hi[j]]; per group of four inputs 4g.. a pair has the two
+ * words (4g, 4g + 2), (4g + 1, 4g + 3). Rows go in blocks of four = pairs A (rows 0, 1) and B (2, 3):
+ * per group of eight inputs, A's four words then B's; then, when K4 / 4 is odd, the last group's two
+ * words of A then of B; then the K - K4 tail bytes of the four rows, plain int8, row by row. The
+ * out_depth % 4 last rows: a pair (two words per group of four, then its two rows' tails) when two or
+ * three are left, and a last single row plain (K bytes). The input offset is folded into the bias. */
 #include "tc_conv.h"
 #include "tc_conv_internal.h"
 
 #define TC_ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* Groups of eight inputs per chunk: 504 * 128 * 128 < 2^23, so 256 * dot_hi stays inside int32. */
+#define TC_FC_CHUNK_GROUPS 63
 
 static TC_ALWAYS_INLINE int8_t tc_fc_out(int32_t acc, int32_t q, const tc_rq *rq, const tc_per_channel_quant *quant,
                                          int32_t out_zp, int32_t lo, int32_t hi, const int use_rq)
@@ -25,122 +39,204 @@ static TC_ALWAYS_INLINE int8_t tc_fc_out(int32_t acc, int32_t q, const tc_rq *rq
     return (int8_t)v;
 }
 
+/* Wrapping int32 add (the accumulators wrap like TFLite's). */
+static TC_ALWAYS_INLINE int32_t tc_fc_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+/* The high row's dot product from a pair's raw and low sums (see the top of the file). */
+static TC_ALWAYS_INLINE int32_t tc_fc_hi_dot(int32_t raw, int32_t low)
+{
+    return (int32_t)((uint32_t)raw - (uint32_t)low) >> 8;
+}
+
+/* One encoded word e of a pair against the input lanes xv. */
+static TC_ALWAYS_INLINE void tc_fc_mac(uint32_t xv, uint32_t e, int32_t *raw, int32_t *low)
+{
+    *raw = tc_smlad(xv, e, *raw);
+    *low = tc_smlad(xv, tc_uxtb16(e), *low);
+}
+
+/* One pair over n groups of four inputs (x advances 4n bytes, w 8n): adds dot_hi to *hi, dot_lo
+ * (+ 128 * sum of those inputs) to *low. n * 4 <= 504. */
+static TC_ALWAYS_INLINE void tc_fc_pair_groups(const int8_t **x, const int8_t **w, int32_t n, int32_t *hi,
+                                               int32_t *low)
+{
+    int32_t raw = *low, lo = *low;
+    const int8_t *xp = *x, *wp = *w;
+    for (; n > 0; --n) {
+        const uint32_t xw = tc_read_u32(xp);
+        tc_fc_mac(tc_sxtb16(xw), tc_read_u32(wp), &raw, &lo);
+        tc_fc_mac(tc_sxtb16_ror8(xw), tc_read_u32(wp + 4), &raw, &lo);
+        xp += 4;
+        wp += 8;
+    }
+    *hi = tc_fc_add(*hi, tc_fc_hi_dot(raw, lo));
+    *low = lo;
+    *x = xp;
+    *w = wp;
+}
+
+/* Two pairs (A, B) over n groups of eight inputs, n <= TC_FC_CHUNK_GROUPS. */
+static TC_ALWAYS_INLINE void tc_fc_block_groups(const int8_t **x, const int8_t **w, int32_t n, int32_t *ha,
+                                                int32_t *la, int32_t *hb, int32_t *lb)
+{
+    int32_t ra = *la, rb = *lb, a = *la, b = *lb;
+    const int8_t *xp = *x, *wp = *w;
+#if TC_USE_DSP
+    /* LDRD needs a word-aligned address (codegen aligns every constant array to 16 bytes) */
+    if (((uintptr_t)wp & 3u) == 0) {
+        const int8_t *const x_end = xp + 8 * n;
+        uint32_t xa, xb, x02, x46, e0, e1;
+        /* one group of eight per step, two steps per iteration; an odd count enters at the second step.
+         * xa / xb become the (1, 3) / (5, 7) lanes; each word's raw SMLAD comes before its UXTB16 in place. */
+#define TC_FC_STEP                                   \
+        "ldr %[xa], [%[x]], #4\n\t"                      \
+        "ldrd %[e0], %[e1], [%[w]], #8\n\t"              \
+        "ldr %[xb], [%[x]], #4\n\t"                      \
+        "sxtb16 %[x02], %[xa]\n\t"                       \
+        "sxtb16 %[xa], %[xa], ror #8\n\t"                \
+        "smlad %[ra], %[x02], %[e0], %[ra]\n\t"          \
+        "uxtb16 %[e0], %[e0]\n\t"                        \
+        "smlad %[a], %[x02], %[e0], %[a]\n\t"            \
+        "smlad %[ra], %[xa], %[e1], %[ra]\n\t"           \
+        "uxtb16 %[e1], %[e1]\n\t"                        \
+        "smlad %[a], %[xa], %[e1], %[a]\n\t"             \
+        "ldrd %[e0], %[e1], [%[w]], #8\n\t"              \
+        "sxtb16 %[x46], %[xb]\n\t"                       \
+        "sxtb16 %[xb], %[xb], ror #8\n\t"                \
+        "smlad %[ra], %[x46], %[e0], %[ra]\n\t"          \
+        "uxtb16 %[e0], %[e0]\n\t"                        \
+        "smlad %[a], %[x46], %[e0], %[a]\n\t"            \
+        "smlad %[ra], %[xb], %[e1], %[ra]\n\t"           \
+        "uxtb16 %[e1], %[e1]\n\t"                        \
+        "smlad %[a], %[xb], %[e1], %[a]\n\t"             \
+        "ldrd %[e0], %[e1], [%[w]], #8\n\t"              \
+        "smlad %[rb], %[x02], %[e0], %[rb]\n\t"          \
+        "uxtb16 %[e0], %[e0]\n\t"                        \
+        "smlad %[b], %[x02], %[e0], %[b]\n\t"            \
+        "smlad %[rb], %[xa], %[e1], %[rb]\n\t"           \
+        "uxtb16 %[e1], %[e1]\n\t"                        \
+        "smlad %[b], %[xa], %[e1], %[b]\n\t"             \
+        "ldrd %[e0], %[e1], [%[w]], #8\n\t"              \
+        "smlad %[rb], %[x46], %[e0], %[rb]\n\t"          \
+        "uxtb16 %[e0], %[e0]\n\t"                        \
+        "smlad %[b], %[x46], %[e0], %[b]\n\t"            \
+        "smlad %[rb], %[xb], %[e1], %[rb]\n\t"           \
+        "uxtb16 %[e1], %[e1]\n\t"                        \
+        "smlad %[b], %[xb], %[e1], %[b]\n\t"
+        __asm__ volatile(
+            "tst %[n], #1\n\t"
+            "bne 2f\n"
+            "1:\n\t" TC_FC_STEP
+            "2:\n\t" TC_FC_STEP
+            "cmp %[x], %[x_end]\n\t"
+            "bne 1b\n"
+            : [x] "+r"(xp), [w] "+r"(wp), [ra] "+r"(ra), [a] "+r"(a), [rb] "+r"(rb), [b] "+r"(b),
+              [xa] "=&r"(xa), [xb] "=&r"(xb), [x02] "=&r"(x02), [x46] "=&r"(x46), [e0] "=&r"(e0), [e1] "=&r"(e1)
+            : [x_end] "r"(x_end), [n] "r"(n)
+            : "cc", "memory");
+#undef TC_FC_STEP
+        n = 0;
+    }
+#endif
+    for (; n > 0; --n) {
+        const uint32_t x0 = tc_read_u32(xp), x1 = tc_read_u32(xp + 4);
+        const uint32_t x02 = tc_sxtb16(x0), x13 = tc_sxtb16_ror8(x0);
+        const uint32_t x46 = tc_sxtb16(x1), x57 = tc_sxtb16_ror8(x1);
+        tc_fc_mac(x02, tc_read_u32(wp), &ra, &a);
+        tc_fc_mac(x13, tc_read_u32(wp + 4), &ra, &a);
+        tc_fc_mac(x46, tc_read_u32(wp + 8), &ra, &a);
+        tc_fc_mac(x57, tc_read_u32(wp + 12), &ra, &a);
+        tc_fc_mac(x02, tc_read_u32(wp + 16), &rb, &b);
+        tc_fc_mac(x13, tc_read_u32(wp + 20), &rb, &b);
+        tc_fc_mac(x46, tc_read_u32(wp + 24), &rb, &b);
+        tc_fc_mac(x57, tc_read_u32(wp + 28), &rb, &b);
+        xp += 8;
+        wp += 32;
+    }
+    *ha = tc_fc_add(*ha, tc_fc_hi_dot(ra, a));
+    *hb = tc_fc_add(*hb, tc_fc_hi_dot(rb, b));
+    *la = a;
+    *lb = b;
+    *x = xp;
+    *w = wp;
+}
+
+/* 128 * the sum of the first k4 inputs (k4 a multiple of 4): what the low rows' +128 bytes add. */
+static TC_ALWAYS_INLINE int32_t tc_fc_offset_sum(const int8_t *x, int32_t k4)
+{
+    const uint32_t ones = 0x00010001u;
+    int32_t s = 0;
+    for (int32_t k = 0; k < k4; k += 4) {
+        const uint32_t xw = tc_read_u32(x + k);
+        s = tc_smlad(tc_sxtb16(xw), ones, s);
+        s = tc_smlad(tc_sxtb16_ror8(xw), ones, s);
+    }
+    return (int32_t)((uint32_t)s << 7);
+}
+
 static TC_ALWAYS_INLINE void tc_fc_run(const tc_fc_params *params, const tc_per_channel_quant *quant,
                                        const tc_rq *rq, int32_t batches, int32_t in_depth, int32_t out_depth,
                                        const int8_t *input, const int8_t *weights, const int32_t *fb,
                                        int8_t *output, const int use_rq)
 {
-    const int32_t groups = in_depth >> 2;
+    const int32_t groups8 = in_depth >> 3;
+    const int32_t odd4 = (in_depth >> 2) & 1;
     const int32_t tail = in_depth & 3;
+    const int32_t k4 = in_depth & ~3;
     const int32_t pc = params->per_channel ? 1 : 0;
     const int32_t out_zp = params->output_offset, act_lo = params->act.min, act_hi = params->act.max;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = input + (size_t)b * (size_t)in_depth;
         const int8_t *w = weights;
+        const int32_t off = tc_fc_offset_sum(x, k4);
         int32_t o = 0;
         for (; o + 4 <= out_depth; o += 4) {
-            int32_t a0 = fb[o], a1 = fb[o + 1], a2 = fb[o + 2], a3 = fb[o + 3];
+            int32_t ha = fb[o], la = tc_fc_add(fb[o + 1], -off), hb = fb[o + 2], lb = tc_fc_add(fb[o + 3], -off);
             const int8_t *xp = x;
-#if TC_USE_DSP
-            if (groups > 0) {
-                const int8_t *const x_end = x + 4 * groups;
-                uint32_t x02, x13, wr, w02;
-                /* two groups per iteration; an odd group count enters at the second half */
-                __asm__ volatile(
-                    "tst %[ng], #1\n\t"
-                    "bne 2f\n"
-                    "1:\n\t"
-                    "ldr %[x13], [%[x]], #4\n\t"
-                    "ldr %[wr], [%[w]], #4\n\t"
-                    "sxtb16 %[x02], %[x13]\n\t"
-                    "sxtb16 %[x13], %[x13], ror #8\n\t"
-                    "sxtb16 %[w02], %[wr]\n\t"
-                    "sxtb16 %[wr], %[wr], ror #8\n\t"
-                    "smlad %[a0], %[x02], %[w02], %[a0]\n\t"
-                    "smlad %[a0], %[x13], %[wr], %[a0]\n\t"
-                    "ldr %[wr], [%[w]], #4\n\t"
-                    "sxtb16 %[w02], %[wr]\n\t"
-                    "sxtb16 %[wr], %[wr], ror #8\n\t"
-                    "smlad %[a1], %[x02], %[w02], %[a1]\n\t"
-                    "smlad %[a1], %[x13], %[wr], %[a1]\n\t"
-                    "ldr %[wr], [%[w]], #4\n\t"
-                    "sxtb16 %[w02], %[wr]\n\t"
-                    "sxtb16 %[wr], %[wr], ror #8\n\t"
-                    "smlad %[a2], %[x02], %[w02], %[a2]\n\t"
-                    "smlad %[a2], %[x13], %[wr], %[a2]\n\t"
-                    "ldr %[wr], [%[w]], #4\n\t"
-                    "sxtb16 %[w02], %[wr]\n\t"
-                    "sxtb16 %[wr], %[wr], ror #8\n\t"
-                    "smlad %[a3], %[x02], %[w02], %[a3]\n\t"
-                    "smlad %[a3], %[x13], %[wr], %[a3]\n"
-                    "2:\n\t"
-                    "ldr %[x13], [%[x]], #4\n\t"
-                    "ldr %[wr], [%[w]], #4\n\t"
-                    "sxtb16 %[x02], %[x13]\n\t"
-                    "sxtb16 %[x13], %[x13], ror #8\n\t"
-                    "sxtb16 %[w02], %[wr]\n\t"
-                    "sxtb16 %[wr], %[wr], ror #8\n\t"
-                    "smlad %[a0], %[x02], %[w02], %[a0]\n\t"
-                    "smlad %[a0], %[x13], %[wr], %[a0]\n\t"
-                    "ldr %[wr], [%[w]], #4\n\t"
-                    "sxtb16 %[w02], %[wr]\n\t"
-                    "sxtb16 %[wr], %[wr], ror #8\n\t"
-                    "smlad %[a1], %[x02], %[w02], %[a1]\n\t"
-                    "smlad %[a1], %[x13], %[wr], %[a1]\n\t"
-                    "ldr %[wr], [%[w]], #4\n\t"
-                    "sxtb16 %[w02], %[wr]\n\t"
-                    "sxtb16 %[wr], %[wr], ror #8\n\t"
-                    "smlad %[a2], %[x02], %[w02], %[a2]\n\t"
-                    "smlad %[a2], %[x13], %[wr], %[a2]\n\t"
-                    "ldr %[wr], [%[w]], #4\n\t"
-                    "sxtb16 %[w02], %[wr]\n\t"
-                    "sxtb16 %[wr], %[wr], ror #8\n\t"
-                    "smlad %[a3], %[x02], %[w02], %[a3]\n\t"
-                    "smlad %[a3], %[x13], %[wr], %[a3]\n\t"
-                    "cmp %[x], %[x_end]\n\t"
-                    "bne 1b\n"
-                    : [x] "+r"(xp), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                      [x02] "=&r"(x02), [x13] "=&r"(x13), [wr] "=&r"(wr), [w02] "=&r"(w02)
-                    : [x_end] "r"(x_end), [ng] "r"(groups)
-                    : "cc", "memory");
+            for (int32_t left = groups8; left > 0; left -= TC_FC_CHUNK_GROUPS) {
+                const int32_t n = left < TC_FC_CHUNK_GROUPS ? left : TC_FC_CHUNK_GROUPS;
+                tc_fc_block_groups(&xp, &w, n, &ha, &la, &hb, &lb);
             }
-#else
-            for (int32_t g = groups; g > 0; --g) {
-                const uint32_t xw = tc_read_u32(xp);
-                xp += 4;
-                const uint32_t x02 = tc_sxtb16(xw), x13 = tc_sxtb16_ror8(xw);
-                uint32_t wr = tc_read_u32(w);
-                a0 = tc_smlad(x02, tc_sxtb16(wr), a0);
-                a0 = tc_smlad(x13, tc_sxtb16_ror8(wr), a0);
-                wr = tc_read_u32(w + 4);
-                a1 = tc_smlad(x02, tc_sxtb16(wr), a1);
-                a1 = tc_smlad(x13, tc_sxtb16_ror8(wr), a1);
-                wr = tc_read_u32(w + 8);
-                a2 = tc_smlad(x02, tc_sxtb16(wr), a2);
-                a2 = tc_smlad(x13, tc_sxtb16_ror8(wr), a2);
-                wr = tc_read_u32(w + 12);
-                a3 = tc_smlad(x02, tc_sxtb16(wr), a3);
-                a3 = tc_smlad(x13, tc_sxtb16_ror8(wr), a3);
-                w += 16;
+            if (odd4) {
+                const int8_t *xb = xp;
+                tc_fc_pair_groups(&xp, &w, 1, &ha, &la);
+                tc_fc_pair_groups(&xb, &w, 1, &hb, &lb);
             }
-#endif
             for (int32_t i = 0; i < tail; ++i) {
                 const int32_t xv = xp[i];
-                a0 += xv * w[i];
-                a1 += xv * w[tail + i];
-                a2 += xv * w[2 * tail + i];
-                a3 += xv * w[3 * tail + i];
+                ha = tc_fc_add(ha, xv * w[i]);
+                la = tc_fc_add(la, xv * w[tail + i]);
+                hb = tc_fc_add(hb, xv * w[2 * tail + i]);
+                lb = tc_fc_add(lb, xv * w[3 * tail + i]);
             }
             w += 4 * tail;
-            output[o] = tc_fc_out(a0, o * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
-            output[o + 1] = tc_fc_out(a1, (o + 1) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
-            output[o + 2] = tc_fc_out(a2, (o + 2) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
-            output[o + 3] = tc_fc_out(a3, (o + 3) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
+            output[o] = tc_fc_out(ha, o * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
+            output[o + 1] = tc_fc_out(la, (o + 1) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
+            output[o + 2] = tc_fc_out(hb, (o + 2) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
+            output[o + 3] = tc_fc_out(lb, (o + 3) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
         }
-        for (; o < out_depth; ++o) {
+        if (o + 2 <= out_depth) {
+            int32_t ha = fb[o], la = tc_fc_add(fb[o + 1], -off);
+            const int8_t *xp = x;
+            for (int32_t left = k4 >> 2; left > 0; left -= 2 * TC_FC_CHUNK_GROUPS) {
+                tc_fc_pair_groups(&xp, &w, left < 2 * TC_FC_CHUNK_GROUPS ? left : 2 * TC_FC_CHUNK_GROUPS, &ha, &la);
+            }
+            for (int32_t i = 0; i < tail; ++i) {
+                ha = tc_fc_add(ha, xp[i] * w[i]);
+                la = tc_fc_add(la, xp[i] * w[tail + i]);
+            }
+            w += 2 * tail;
+            output[o] = tc_fc_out(ha, o * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
+            output[o + 1] = tc_fc_out(la, (o + 1) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
+            o += 2;
+        }
+        if (o < out_depth) {
             int32_t a0 = fb[o];
             const int8_t *xp = x;
-            for (int32_t g = groups; g > 0; --g) {
+            for (int32_t g = k4 >> 2; g > 0; --g) {
                 const uint32_t xw = tc_read_u32(xp);
                 const uint32_t wr = tc_read_u32(w);
                 xp += 4;
@@ -149,7 +245,7 @@ static TC_ALWAYS_INLINE void tc_fc_run(const tc_fc_params *params, const tc_per_
                 a0 = tc_smlad(tc_sxtb16_ror8(xw), tc_sxtb16_ror8(wr), a0);
             }
             for (int32_t i = 0; i < tail; ++i) {
-                a0 += xp[i] * w[i];
+                a0 = tc_fc_add(a0, xp[i] * w[i]);
             }
             w += tail;
             output[o] = tc_fc_out(a0, o * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);

@@ -151,11 +151,39 @@ def conv_c1_packed_weights(args: KernelArgs) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([blocks.reshape(-1), w[o4:].reshape(-1)]).astype(np.int16))
 
 
+def _fc_pair_words(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """uint8 [K4 / 4, 8]: per group of four inputs the pair's words (0, 2), (1, 3), each word the bytes
+    [lo[i] + 128, hi[i], lo[j] + 128, hi[j]] (lane = 256 * hi + lo + 128)."""
+    h = hi.astype(np.int16).reshape(-1, 4).astype(np.uint8)
+    lo8 = (lo.astype(np.int16) + 128).reshape(-1, 4).astype(np.uint8)
+    return np.stack([lo8[:, 0], h[:, 0], lo8[:, 2], h[:, 2], lo8[:, 1], h[:, 1], lo8[:, 3], h[:, 3]], axis=1)
+
+
 def fc_packed_weights(args: KernelArgs) -> np.ndarray:
-    """int8 weights of tc_fully_connected_packed_s8 (see runtime_c/src/tc_fully_connected_packed_s8.c):
-    rows in blocks of four by groups of four inputs, then each block's tail; leftover rows natural."""
+    """int8 weights of tc_fully_connected_packed_s8 (layout in runtime_c/src/tc_fully_connected_packed_s8.c):
+    row pairs sharing 16-bit lanes (high row signed, low row + 128), in blocks of two pairs by groups of
+    eight inputs, then the odd group of four and the plain K % 4 tails; a last odd row plain."""
     w = np.asarray(args.weights, np.int8)
-    return _row_blocks(w.reshape(w.shape[0], -1), 4)
+    w = w.reshape(w.shape[0], -1)
+    o, k = w.shape
+    k4, k8 = k // 4 * 4, k // 8 * 8
+    parts = []
+    o4 = o // 4 * 4
+    for r in range(0, o4, 4):
+        pa, pb = _fc_pair_words(w[r, :k4], w[r + 1, :k4]), _fc_pair_words(w[r + 2, :k4], w[r + 3, :k4])
+        n8 = k8 // 8
+        parts.append(np.concatenate([pa[:2 * n8].reshape(n8, 16), pb[:2 * n8].reshape(n8, 16)], axis=1).reshape(-1))
+        if k4 > k8:
+            parts.extend([pa[-1], pb[-1]])
+        parts.append(w[r:r + 4, k4:].reshape(-1).view(np.uint8))
+    r = o4
+    if o - r >= 2:
+        parts.append(_fc_pair_words(w[r, :k4], w[r + 1, :k4]).reshape(-1))
+        parts.append(w[r:r + 2, k4:].reshape(-1).view(np.uint8))
+        r += 2
+    if r < o:
+        parts.append(w[r].view(np.uint8))
+    return np.ascontiguousarray(np.concatenate(parts).view(np.int8))
 
 
 def folded_bias(args: KernelArgs) -> np.ndarray:
