@@ -24,6 +24,7 @@ import builders  # noqa: E402
 from conv_kernels_ctypes import CONV_KERNELS, DW_KERNELS, applies, call, library  # noqa: E402
 
 from tinycompiler.codegen.weights_layout import depthwise_inplace_ok, kernel_args  # noqa: E402
+from tinycompiler.errors import TinyCompilerError  # noqa: E402
 from tinycompiler.reference import run  # noqa: E402
 
 SETTINGS = settings(max_examples=int(os.environ.get("TC_CONV_EXAMPLES", "100")), deadline=None,
@@ -358,17 +359,68 @@ def test_fully_connected(lib, case):
         "tc_fully_connected_s8", "tc_fully_connected_packed_s8"]
 
 
+@pytest.mark.parametrize("cin,kh", [(600, 1), (57, 3), (130, 3)])
+def test_conv_packed_long_rows_extreme_values(lib, cin, kh):
+    """CONV_2D rows longer than the packed kernel's 504-input segment (1x1 over 600 channels, 3x3 over
+    57 and 130) at the limits: weights -127 / 127 sharing the inputs' sign on half the rows (256 * dot
+    of a pair's high row would leave int32 without the segments: the output's sign would flip),
+    random signs on the others, an odd channel count, inputs all -128 (first image) or random -128 / 127,
+    both column widths."""
+    rng = np.random.default_rng(cin)
+    g = builders.conv2d_graph(rng, 3, 4, cin, 7, kh, kh, 1, 1, "SAME", per_channel=True, batch=2)
+    wt = g.tensors[g.ops[0].inputs[1]]
+    w = np.where(rng.random(wt.data.shape) < 0.5, -127, 127).astype(np.int8)
+    w[0::2] = -127
+    wt.data = w
+    g.tensors[g.inputs[0]].quant.zero_point[:] = 0
+    x = np.where(rng.random(g.tensors[g.inputs[0]].shape) < 0.5, -128, 127).astype(np.int8)
+    x[0] = -128  # the first image: every window at the limit
+    case = builders.Case(g, [x], f"conv {kh}x{kh} over {cin} channels, extreme values")
+    ran = check_case(lib, case, ("tc_conv2d_packed_s8", "tc_conv2d_packed_wide_s8"))
+    assert ran == ["tc_conv2d_packed_s8", "tc_conv2d_packed_wide_s8"]
+
+
+def test_pair_lanes_refuse_minus_128():
+    """A -128 weight in a pair's high row beside a negative low weight has no int16 lane: the layouts
+    say so (codegen then runs the natural-weight kernels, tests/test_codegen_host.py)."""
+    from tinycompiler.codegen.weights_layout import conv_packed_weights, fc_packed_weights, pair_lanes_ok
+
+    g = builders.conv2d_graph(np.random.default_rng(0), 4, 4, 8, 4, 3, 3)
+    args = kernel_args(g.ops[0], g)
+    assert pair_lanes_ok(args)
+    w = np.asarray(g.tensors[g.ops[0].inputs[1]].data).copy()
+    w[2, 1, 1, 3], w[3, 1, 1, 3] = -128, -5  # rows 2 / 3: the second pair
+    g.tensors[g.ops[0].inputs[1]].data = w
+    args = kernel_args(g.ops[0], g)
+    assert not pair_lanes_ok(args)
+    with pytest.raises(TinyCompilerError, match="paired int16 lanes"):
+        conv_packed_weights(args)
+    w[3, 1, 1, 3] = 0  # beside a non-negative low weight -128 fits (-32768)
+    g.tensors[g.ops[0].inputs[1]].data = w
+    assert pair_lanes_ok(kernel_args(g.ops[0], g))
+    g = builders.fully_connected_graph(np.random.default_rng(1), 1, 12, 5)
+    w = np.asarray(g.tensors[g.ops[0].inputs[1]].data).copy()
+    w[4, 0] = -128  # the last, unpaired row: plain bytes, any value
+    g.tensors[g.ops[0].inputs[1]].data = w
+    assert pair_lanes_ok(kernel_args(g.ops[0], g))
+    w[0, 7], w[1, 7] = -128, -1
+    g.tensors[g.ops[0].inputs[1]].data = w
+    assert not pair_lanes_ok(kernel_args(g.ops[0], g))
+    with pytest.raises(TinyCompilerError, match="paired int16 lanes"):
+        fc_packed_weights(kernel_args(g.ops[0], g))
+
+
 @pytest.mark.parametrize("in_features", [503, 504, 505, 1012, 1013, 1022])
 def test_fully_connected_long_rows_extreme_values(lib, in_features):
-    """Rows longer than the packed kernel's 504-input chunk, at the accumulator's limits: rows whose
-    weights all share the input's sign (x = -128, w = -128: 256 * dot would leave int32 without the
-    chunks, and the output's sign would flip), rows of random +-127 / -128, and the pair / single-row
-    leftovers (7 units)."""
+    """Rows longer than the packed kernel's 504-input chunk, at the accumulator's limits: the pairs'
+    high rows with weights all sharing the input's sign (x = -128, w = -127: 256 * dot would leave int32
+    without the chunks, and the output's sign would flip), low rows of random +-127 and -128, and the
+    pair / single-row leftovers (7 units)."""
     rng = np.random.default_rng(in_features)
     g = builders.fully_connected_graph(rng, 2, in_features, 7, per_channel=True)
     wt = g.tensors[g.ops[0].inputs[1]]
     w = np.where(rng.random(wt.data.shape) < 0.5, -128, 127).astype(np.int8)
-    w[0::2] = -128
+    w[0::2] = -127
     wt.data = w
     x = np.where(rng.random((2, in_features)) < 0.5, -128, 127).astype(np.int8)
     x[0] = -128

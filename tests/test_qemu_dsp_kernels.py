@@ -70,7 +70,11 @@ def random_cases(seed: int) -> list:
         pad = pick("SAME", "VALID")
         act = pick(*builders.ACTIVATIONS)
         pc, bias, gseed = bool(rng.random() < 0.7), bool(rng.random() < 0.8), int(rng.integers(0, 2**31 - 1))
-        if kind == 0:  # 1x1
+        if kind == 0 and i == 6:  # 1x1 over more channels than the packed kernel's 504-input segment
+            g = builders.conv2d_graph(gseed, int(rng.integers(1, 5)), int(rng.integers(1, 5)),
+                                      int(rng.integers(505, 1100)), int(rng.integers(1, 12)), 1, 1, s, 1,
+                                      pad, act, pc, bias)
+        elif kind == 0:  # 1x1
             g = builders.conv2d_graph(gseed, int(rng.integers(1, 10)), int(rng.integers(1, 10)),
                                       int(rng.integers(1, 65)), int(rng.integers(1, 33)), 1, 1, s, 1,
                                       pad, act, pc, bias)

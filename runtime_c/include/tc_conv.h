@@ -160,7 +160,8 @@ tc_status tc_conv2d_c1_packed_s8(const tc_conv_params *params, const tc_per_chan
  * the lean form tc_rq_lean; may be NULL: then quant is used, else quant may be NULL). Weights and bias
  * prepared at compile time (weights_layout.py: conv_packed_weights, folded_bias, requant_lean; layout in
  * src/tc_conv2d_packed_s8.c):
- *   packed_filter  int8, rows in pairs interleaved by groups of four k, K padded to a multiple of 4;
+ *   packed_filter  4-byte aligned (checked): row pairs sharing int16 lanes 256 * w_o + w_o+1, by groups
+ *                  of four k, K padded to a multiple of 4 (only for weights_layout.pair_lanes_ok);
  *   folded_bias    int32 [out_ch] (required): bias[o] + input_offset * sum of row o.
  * Padded taps hold the input zero point in the column, so border pixels stay exact. Pixels are taken
  * in raster order in pairs (per image; an odd last pixel alone); both windows of a pair are copied into
@@ -292,11 +293,11 @@ tc_status tc_fully_connected_s8(const tc_fc_params *params, const tc_per_channel
                                 const int8_t *input, const int8_t *weights, const int32_t *bias,
                                 int8_t *output);
 
-/* Packed FULLY_CONNECTED (what codegen uses): four output rows per pass over the int8 input (SXTB16 +
- * SMLAD), input offset folded into the bias, optional folded requantization (`rq`, may be NULL; with
+/* Packed FULLY_CONNECTED (what codegen uses): four output rows per pass over the int8 input, two rows
+ * sharing each 16-bit weight lane (SMLAD + UXTB16), input offset folded into the bias, optional folded requantization (`rq`, may be NULL; with
  * params->per_channel == 0 row 0 of rq / quant serves every output). Weights prepared at compile time
- * (weights_layout.py: fc_packed_weights, folded_bias; layout in src/tc_fully_connected_packed_s8.c).
- * No scratch. */
+ * (weights_layout.py: fc_packed_weights, folded_bias; layout in src/tc_fully_connected_packed_s8.c;
+ * any int8 weights). No scratch. */
 tc_status tc_fully_connected_packed_s8(const tc_fc_params *params, const tc_per_channel_quant *quant,
                                        const tc_rq *rq, int32_t batches, int32_t in_depth, int32_t out_depth,
                                        const int8_t *input, const int8_t *packed_weights,

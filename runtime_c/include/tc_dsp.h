@@ -1,7 +1,7 @@
 /* SIMD helpers for the int8 kernels: Cortex-M DSP instructions through ACLE, and portable C twins.
  *
  * On a core with the DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55) the helpers below map
- * one to one onto SXTB16, UXTB16, SADD16, SMLAD, SMLABB and SMLATT. Anywhere else (host builds, Cortex-M0/M3)
+ * one to one onto SXTB16, SADD16, SMLAD, SMLABB and SMLATT. Anywhere else (host builds, Cortex-M0/M3)
  * the same helpers are plain C computing the identical 32-bit results, so a fast-path kernel written
  * against them runs, and is tested, on the host too. Define TC_DISABLE_DSP to force the portable
  * twins on a DSP core (the QEMU test firmware is built both ways and compared).
@@ -72,8 +72,6 @@ static inline uint32_t tc_sxtb16_ror8(uint32_t x)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
-/* UXTB16: zero-extend bytes 0 and 2 into the two 16-bit lanes. */
-static inline uint32_t tc_uxtb16(uint32_t x) { return (uint32_t)__uxtb16((int32_t)x); }
 /* SSAT #8: saturate to [-128, 127]. */
 static inline int32_t tc_ssat8(int32_t x) { return __ssat(x, 8); }
 /* SADD16: lane-wise int16 add (wrapping). */
@@ -96,11 +94,6 @@ static inline uint32_t tc_sxtb16(uint32_t x)
 static inline uint32_t tc_sxtb16_ror8(uint32_t x)
 {
     return tc_sxtb16(tc_ror8(x));
-}
-
-static inline uint32_t tc_uxtb16(uint32_t x)
-{
-    return x & 0x00FF00FFu;
 }
 
 static inline int32_t tc_ssat8(int32_t x)

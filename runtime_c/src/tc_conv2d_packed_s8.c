@@ -2,16 +2,22 @@
  *
  * Layout (tinycompiler/codegen/weights_layout.py: conv_packed_weights, folded_bias; see tc_conv.h):
  * K = kh * kw * in_ch (HWI order) rounded up to K4, a multiple of 4, with zero weights past K. Rows go
- * in pairs (o, o + 1): for each group of four k, row o's four bytes then row o + 1's; an odd last row
- * follows alone (K4 bytes). One 32-bit load per row and group, unpacked by SXTB16 / SXTB16 ROR #8 into
- * (w0, w2) / (w1, w3), the lane order the same instructions give the input.
+ * in pairs (o, o + 1) sharing 16-bit lanes: lane k holds the int16 256 * w_o[k] + w_o+1[k], so its low
+ * byte is w_o+1[k]. Per group of four k a pair has two words, the lanes (k0, k2) and (k1, k3) (the lane
+ * order SXTB16 / SXTB16 ROR #8 give the input). Against input lanes X, SMLAD on the word adds
+ * 256 * dot_o + dot_o+1 and SMLAD on its SXTB16 adds dot_o+1: both sums start at row o + 1's bias, and
+ * (raw - low) >> 8 is dot_o. Five instructions per word and pixel pair where unpacking two rows' words
+ * took six, with no more flash; dot_o comes out every TC_CONV_PAIR_SEG_K inputs, before 256 * dot_o
+ * could leave int32. Codegen keeps this kernel to weights whose lanes fit int16
+ * (weights_layout.pair_lanes_ok: no w_o = -128 beside a negative w_o+1). An odd last row follows
+ * alone, plain int8 (K4 bytes).
  *
  * The receptive fields of two output pixels A and B are copied as int8 into scratch, interleaved by
  * groups of four: byte 8g + 4P + j holds element 4g + j of pixel P (raw input bytes, no offset: the input
  * offset is folded into the bias), with padded taps holding the input zero point, so the dot product plus
  * the folded bias is exactly TFLite's accumulator. Bytes K..K4 of a column meet zero weights and are
  * never initialised. The inner loop (hand-scheduled on DSP cores) loads both pixels' words with one
- * LDRD and each row's word with one LDR: 3 loads, 8 SXTB16, 8 SMLAD per 16 MACs.
+ * LDRD and the pair's two words with another: 2 loads, 6 SXTB16, 8 SMLAD per 16 MACs.
  *
  * Overlap contract (plan/overlap.py, CONV_2D): both windows of a pair are copied into scratch before
  * either output pixel is written, and the dot products read only scratch and the filter; pixel q's
@@ -20,6 +26,10 @@
 #include "tc_conv_internal.h"
 
 #define TC_ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* Inputs per segment of a pair's dot product, an even number of groups of four: 504 * 128 * 128 < 2^23,
+ * so 256 * row o's partial dot product stays inside int32 whatever the int8 weights and inputs. */
+#define TC_CONV_PAIR_SEG_K 504
 
 static int32_t tc_conv_packed_k4(const tc_dims *filter_dims)
 {
@@ -79,54 +89,62 @@ static TC_ALWAYS_INLINE void tc_conv_packed_store2(int32_t a, int32_t b, int32_t
     ob[o] = tc_conv_packed_clamp(vb, act_lo, act_hi, hi_is_127);
 }
 
-/* One group of four k for rows (o, o + 1) and pixels (A, B): the portable form of the DSP loop below. */
+/* Pair word e against pixel lanes xa (A) and xb (B): raw sums a0 / b0, low sums a1 / b1. */
+static TC_ALWAYS_INLINE void tc_conv_pair_word(uint32_t e, uint32_t xa, uint32_t xb, int32_t *a0, int32_t *a1,
+                                               int32_t *b0, int32_t *b1)
+{
+    const uint32_t lo = tc_sxtb16(e);
+    *a0 = tc_smlad(xa, e, *a0);
+    *b0 = tc_smlad(xb, e, *b0);
+    *a1 = tc_smlad(xa, lo, *a1);
+    *b1 = tc_smlad(xb, lo, *b1);
+}
+
+/* One group of four k for the pair (o, o + 1) and pixels (A, B): the portable form of the DSP loop below. */
 static TC_ALWAYS_INLINE void tc_conv_packed_mac(const int8_t *c, const int8_t *w, int32_t *a0, int32_t *a1,
                                                 int32_t *b0, int32_t *b1)
 {
     const uint32_t xa = tc_read_u32(c), xb = tc_read_u32(c + 4);
-    const uint32_t a02 = tc_sxtb16(xa), a13 = tc_sxtb16_ror8(xa);
-    const uint32_t b02 = tc_sxtb16(xb), b13 = tc_sxtb16_ror8(xb);
-    const uint32_t wr0 = tc_read_u32(w), wr1 = tc_read_u32(w + 4);
-    uint32_t w02 = tc_sxtb16(wr0), w13 = tc_sxtb16_ror8(wr0);
-    *a0 = tc_smlad(a13, w13, tc_smlad(a02, w02, *a0));
-    *b0 = tc_smlad(b13, w13, tc_smlad(b02, w02, *b0));
-    w02 = tc_sxtb16(wr1);
-    w13 = tc_sxtb16_ror8(wr1);
-    *a1 = tc_smlad(a13, w13, tc_smlad(a02, w02, *a1));
-    *b1 = tc_smlad(b13, w13, tc_smlad(b02, w02, *b1));
+    tc_conv_pair_word(tc_read_u32(w), tc_sxtb16(xa), tc_sxtb16(xb), a0, a1, b0, b1);
+    tc_conv_pair_word(tc_read_u32(w + 4), tc_sxtb16_ror8(xa), tc_sxtb16_ror8(xb), a0, a1, b0, b1);
+}
+
+/* Row o's dot product from a pair's raw and low sums (see the top of the file). */
+static TC_ALWAYS_INLINE int32_t tc_conv_pair_hi(int32_t raw, int32_t low)
+{
+    return (int32_t)((uint32_t)raw - (uint32_t)low) >> 8;
 }
 
 /* One group of four k of tc_conv_wide_dot2x2 (asm text; the loop runs it twice per iteration). */
 #define TC_CONV_WIDE_GROUP \
     "ldrd %[xa02], %[xa13], [%[c]], #8\n\t" \
-    "ldr %[wr], [%[w]], #4\n\t" \
+    "ldrd %[e0], %[e1], [%[w]], #8\n\t" \
     "ldrd %[xb02], %[xb13], [%[c]], #8\n\t" \
-    "sxtb16 %[w02], %[wr]\n\t" \
-    "sxtb16 %[wr], %[wr], ror #8\n\t" \
-    "smlad %[a0], %[xa02], %[w02], %[a0]\n\t" \
-    "smlad %[b0], %[xb02], %[w02], %[b0]\n\t" \
-    "smlad %[a0], %[xa13], %[wr], %[a0]\n\t" \
-    "smlad %[b0], %[xb13], %[wr], %[b0]\n\t" \
-    "ldr %[wr], [%[w]], #4\n\t" \
-    "sxtb16 %[w02], %[wr]\n\t" \
-    "sxtb16 %[wr], %[wr], ror #8\n\t" \
-    "smlad %[a1], %[xa02], %[w02], %[a1]\n\t" \
-    "smlad %[b1], %[xb02], %[w02], %[b1]\n\t" \
-    "smlad %[a1], %[xa13], %[wr], %[a1]\n\t" \
-    "smlad %[b1], %[xb13], %[wr], %[b1]\n\t"
+    "smlad %[a0], %[xa02], %[e0], %[a0]\n\t" \
+    "smlad %[b0], %[xb02], %[e0], %[b0]\n\t" \
+    "sxtb16 %[e0], %[e0]\n\t" \
+    "smlad %[a1], %[xa02], %[e0], %[a1]\n\t" \
+    "smlad %[b1], %[xb02], %[e0], %[b1]\n\t" \
+    "smlad %[a0], %[xa13], %[e1], %[a0]\n\t" \
+    "smlad %[b0], %[xb13], %[e1], %[b0]\n\t" \
+    "sxtb16 %[e1], %[e1]\n\t" \
+    "smlad %[a1], %[xa13], %[e1], %[a1]\n\t" \
+    "smlad %[b1], %[xb13], %[e1], %[b1]\n\t"
 
-/* Rows (o, o + 1) dotted with the pixel pair of a wide column (int16, see tc_conv_packed_widen): per
- * group of four k the words (A0, A2), (A1, A3), (B0, B2), (B1, B3), so only the weights are widened in
- * the loop: 2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD per 16 MACs (3 loads, 8 SXTB16, 8 SMLAD for int8 columns). */
-static TC_ALWAYS_INLINE void tc_conv_wide_dot2x2(const int8_t *c, const int8_t *end, int32_t k4, const int8_t *w,
-                                                 int32_t *pa0, int32_t *pa1, int32_t *pb0, int32_t *pb1)
+/* The pair (o, o + 1) dotted with the pixel pair of a wide column (int16, see tc_conv_packed_widen): per
+ * group of four k the words (A0, A2), (A1, A3), (B0, B2), (B1, B3), so only the pair's low lanes are
+ * widened in the loop: 3 LDRD, 2 SXTB16, 8 SMLAD per 16 MACs (2 loads, 6 SXTB16, 8 SMLAD for int8
+ * columns). Sums as in tc_conv_pair_word. */
+static TC_ALWAYS_INLINE const int8_t *tc_conv_wide_dot2x2(const int8_t *c, const int8_t *end, const int8_t *w,
+                                                           int32_t *pa0, int32_t *pa1, int32_t *pb0, int32_t *pb1)
 {
     int32_t a0 = *pa0, a1 = *pa1, b0 = *pb0, b1 = *pb1;
 #if TC_USE_DSP
-    uint32_t xa02, xa13, xb02, xb13, wr, w02;
+    const int32_t nbytes = (int32_t)(end - c); /* 16 per group */
+    uint32_t xa02, xa13, xb02, xb13, e0, e1;
     /* two groups per iteration; an odd group count enters at the second half */
     __asm__ volatile(
-        "tst %[n4], #4\n\t"
+        "tst %[nb], #16\n\t"
         "bne 2f\n"
         "1:\n\t"
         TC_CONV_WIDE_GROUP
@@ -135,29 +153,21 @@ static TC_ALWAYS_INLINE void tc_conv_wide_dot2x2(const int8_t *c, const int8_t *
         "cmp %[c], %[end]\n\t"
         "bne 1b\n"
         : [c] "+r"(c), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1),
-          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [wr] "=&r"(wr),
-          [w02] "=&r"(w02)
-        : [end] "r"(end), [n4] "r"(k4)
+          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [e0] "=&r"(e0),
+          [e1] "=&r"(e1)
+        : [end] "r"(end), [nb] "r"(nbytes)
         : "cc", "memory");
 #else
-    (void)k4;
     for (; c < end; c += 16, w += 8) {
-        const uint32_t xa02 = tc_read_u32(c), xa13 = tc_read_u32(c + 4);
-        const uint32_t xb02 = tc_read_u32(c + 8), xb13 = tc_read_u32(c + 12);
-        const uint32_t wr0 = tc_read_u32(w), wr1 = tc_read_u32(w + 4);
-        uint32_t w02 = tc_sxtb16(wr0), w13 = tc_sxtb16_ror8(wr0);
-        a0 = tc_smlad(xa13, w13, tc_smlad(xa02, w02, a0));
-        b0 = tc_smlad(xb13, w13, tc_smlad(xb02, w02, b0));
-        w02 = tc_sxtb16(wr1);
-        w13 = tc_sxtb16_ror8(wr1);
-        a1 = tc_smlad(xa13, w13, tc_smlad(xa02, w02, a1));
-        b1 = tc_smlad(xb13, w13, tc_smlad(xb02, w02, b1));
+        tc_conv_pair_word(tc_read_u32(w), tc_read_u32(c), tc_read_u32(c + 8), &a0, &a1, &b0, &b1);
+        tc_conv_pair_word(tc_read_u32(w + 4), tc_read_u32(c + 4), tc_read_u32(c + 12), &a0, &a1, &b0, &b1);
     }
 #endif
     *pa0 = a0;
     *pa1 = a1;
     *pb0 = b0;
     *pb1 = b1;
+    return w;
 }
 
 /* The int8 pair column (8 bytes per group: A's four, then B's) widened in place to int16 (16 bytes per
@@ -177,6 +187,104 @@ static void tc_conv_packed_widen(int8_t *col, int32_t k4)
 }
 #endif
 
+/* The pair (o, o + 1) dotted with the int8 pixel pair column from c to end: 2 loads, 6 SXTB16, 8 SMLAD
+ * per 16 MACs. Sums as in tc_conv_pair_word; returns w past the groups read. */
+static TC_ALWAYS_INLINE const int8_t *tc_conv_int8_dot2x2(const int8_t *c, const int8_t *end, const int8_t *w,
+                                                          int32_t *pa0, int32_t *pa1, int32_t *pb0, int32_t *pb1)
+{
+    int32_t a0 = *pa0, a1 = *pa1, b0 = *pb0, b1 = *pb1;
+#if TC_USE_DSP
+    const int32_t nbytes = (int32_t)(end - c); /* 8 per group */
+    uint32_t xa, xb, a02, b02, e0, e1;
+    /* two groups per iteration; an odd group count enters at the second half */
+    __asm__ volatile(
+        "tst %[nb], #8\n\t"
+        "bne 2f\n"
+        "1:\n\t"
+        "ldrd %[xa], %[xb], [%[c]], #8\n\t"
+        "ldrd %[e0], %[e1], [%[w]], #8\n\t"
+        "sxtb16 %[a02], %[xa]\n\t"
+        "sxtb16 %[xa], %[xa], ror #8\n\t"
+        "sxtb16 %[b02], %[xb]\n\t"
+        "sxtb16 %[xb], %[xb], ror #8\n\t"
+        "smlad %[a0], %[a02], %[e0], %[a0]\n\t"
+        "smlad %[b0], %[b02], %[e0], %[b0]\n\t"
+        "sxtb16 %[e0], %[e0]\n\t"
+        "smlad %[a1], %[a02], %[e0], %[a1]\n\t"
+        "smlad %[b1], %[b02], %[e0], %[b1]\n\t"
+        "smlad %[a0], %[xa], %[e1], %[a0]\n\t"
+        "smlad %[b0], %[xb], %[e1], %[b0]\n\t"
+        "sxtb16 %[e1], %[e1]\n\t"
+        "smlad %[a1], %[xa], %[e1], %[a1]\n\t"
+        "smlad %[b1], %[xb], %[e1], %[b1]\n"
+        "2:\n\t"
+        "ldrd %[xa], %[xb], [%[c]], #8\n\t"
+        "ldrd %[e0], %[e1], [%[w]], #8\n\t"
+        "sxtb16 %[a02], %[xa]\n\t"
+        "sxtb16 %[xa], %[xa], ror #8\n\t"
+        "sxtb16 %[b02], %[xb]\n\t"
+        "sxtb16 %[xb], %[xb], ror #8\n\t"
+        "smlad %[a0], %[a02], %[e0], %[a0]\n\t"
+        "smlad %[b0], %[b02], %[e0], %[b0]\n\t"
+        "sxtb16 %[e0], %[e0]\n\t"
+        "smlad %[a1], %[a02], %[e0], %[a1]\n\t"
+        "smlad %[b1], %[b02], %[e0], %[b1]\n\t"
+        "smlad %[a0], %[xa], %[e1], %[a0]\n\t"
+        "smlad %[b0], %[xb], %[e1], %[b0]\n\t"
+        "sxtb16 %[e1], %[e1]\n\t"
+        "smlad %[a1], %[xa], %[e1], %[a1]\n\t"
+        "smlad %[b1], %[xb], %[e1], %[b1]\n\t"
+        "cmp %[c], %[end]\n\t"
+        "bne 1b\n"
+        : [c] "+r"(c), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1),
+          [xa] "=&r"(xa), [xb] "=&r"(xb), [a02] "=&r"(a02), [b02] "=&r"(b02), [e0] "=&r"(e0),
+          [e1] "=&r"(e1)
+        : [end] "r"(end), [nb] "r"(nbytes)
+        : "cc", "memory");
+#else
+    for (; c < end; c += 8) {
+        tc_conv_packed_mac(c, w, &a0, &a1, &b0, &b1);
+        w += 8;
+    }
+#endif
+    *pa0 = a0;
+    *pa1 = a1;
+    *pb0 = b0;
+    *pb1 = b1;
+    return w;
+}
+
+/* A pair's sums over a column longer than TC_CONV_PAIR_SEG_K inputs, segment by segment (row o's dot
+ * taken out after each). sums: row o's and row o + 1's accumulators of pixel A, then of B (in: the
+ * biases). Out of line: one copy serves every variant, and the short-row loop keeps its registers. */
+static __attribute__((noinline)) const int8_t *tc_conv_pair_dot_long(const int8_t *c, const int8_t *col_end,
+                                                                     const int8_t *w, const int wide,
+                                                                     int32_t sums[4])
+{
+    const int32_t seg_bytes = (wide ? 4 : 2) * TC_CONV_PAIR_SEG_K;
+    int32_t ha = sums[0], a1 = sums[1], hb = sums[2], b1 = sums[3];
+    while (c < col_end) {
+        const int8_t *stop = col_end - c > seg_bytes ? c + seg_bytes : col_end;
+        int32_t a0 = a1, b0 = b1;
+#if TC_CONV_WIDE
+        if (wide) {
+            w = tc_conv_wide_dot2x2(c, stop, w, &a0, &a1, &b0, &b1);
+        } else
+#endif
+        {
+            w = tc_conv_int8_dot2x2(c, stop, w, &a0, &a1, &b0, &b1);
+        }
+        ha = (int32_t)((uint32_t)ha + (uint32_t)tc_conv_pair_hi(a0, a1));
+        hb = (int32_t)((uint32_t)hb + (uint32_t)tc_conv_pair_hi(b0, b1));
+        c = stop;
+    }
+    sums[0] = ha;
+    sums[1] = a1;
+    sums[2] = hb;
+    sums[3] = b1;
+    return w;
+}
+
 /* All output channels of the pixel pair in `col` (layout above, k4 / 4 groups) into oa and ob (ob may
  * equal oa). Kept out of line (see the callers): alone, its loop gets every register. */
 static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t k4, const int8_t *w,
@@ -186,82 +294,32 @@ static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t
                                                       const int wide)
 {
     const int8_t *const col_end = col + (wide ? 4 : 2) * k4;
+    const int long_k = k4 > TC_CONV_PAIR_SEG_K;
     const int32_t out_zp = p->output_offset, act_lo = p->act.min, act_hi = p->act.max;
     /* a local copy: the output byte stores may alias *rq, the copy's pointers stay in registers */
     const tc_rq_lean r = use_rq ? *rq : (tc_rq_lean){NULL, NULL, NULL, NULL};
     rq = &r;
     int32_t o = 0;
     for (; o + 2 <= out_c; o += 2) {
-        int32_t a0 = fb[o], a1 = fb[o + 1];
-        int32_t b0 = a0, b1 = a1;
-        if (wide) {
-            tc_conv_wide_dot2x2(col, col_end, k4, w, &a0, &a1, &b0, &b1);
-            w += 2 * k4;
-            tc_conv_packed_store2(a0, b0, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
-            tc_conv_packed_store2(a1, b1, o + 1, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
-            continue;
+        int32_t ha, hb, a1, b1;
+        if (long_k) {
+            int32_t sums[4] = {fb[o], fb[o + 1], fb[o], fb[o + 1]};
+            w = tc_conv_pair_dot_long(col, col_end, w, wide, sums);
+            ha = sums[0];
+            a1 = sums[1];
+            hb = sums[2];
+            b1 = sums[3];
+        } else {
+            /* raw (a0, b0) and low (a1, b1) sums all start at row o + 1's bias */
+            a1 = fb[o + 1];
+            int32_t a0 = a1, b0 = a1;
+            b1 = a1;
+            w = wide ? tc_conv_wide_dot2x2(col, col_end, w, &a0, &a1, &b0, &b1)
+                     : tc_conv_int8_dot2x2(col, col_end, w, &a0, &a1, &b0, &b1);
+            ha = (int32_t)((uint32_t)fb[o] + (uint32_t)tc_conv_pair_hi(a0, a1));
+            hb = (int32_t)((uint32_t)fb[o] + (uint32_t)tc_conv_pair_hi(b0, b1));
         }
-#if TC_USE_DSP
-        const int8_t *c = col;
-        uint32_t xa, xb, a02, b02, wr, w02;
-        /* two groups per iteration; an odd group count enters at the second half */
-        __asm__ volatile(
-            "tst %[n4], #4\n\t"
-            "bne 2f\n"
-            "1:\n\t"
-            "ldrd %[xa], %[xb], [%[c]], #8\n\t"
-            "ldr %[wr], [%[w]], #4\n\t"
-            "sxtb16 %[a02], %[xa]\n\t"
-            "sxtb16 %[xa], %[xa], ror #8\n\t"
-            "sxtb16 %[b02], %[xb]\n\t"
-            "sxtb16 %[xb], %[xb], ror #8\n\t"
-            "sxtb16 %[w02], %[wr]\n\t"
-            "sxtb16 %[wr], %[wr], ror #8\n\t"
-            "smlad %[a0], %[a02], %[w02], %[a0]\n\t"
-            "smlad %[b0], %[b02], %[w02], %[b0]\n\t"
-            "smlad %[a0], %[xa], %[wr], %[a0]\n\t"
-            "smlad %[b0], %[xb], %[wr], %[b0]\n\t"
-            "ldr %[wr], [%[w]], #4\n\t"
-            "sxtb16 %[w02], %[wr]\n\t"
-            "sxtb16 %[wr], %[wr], ror #8\n\t"
-            "smlad %[a1], %[a02], %[w02], %[a1]\n\t"
-            "smlad %[b1], %[b02], %[w02], %[b1]\n\t"
-            "smlad %[a1], %[xa], %[wr], %[a1]\n\t"
-            "smlad %[b1], %[xb], %[wr], %[b1]\n"
-            "2:\n\t"
-            "ldrd %[xa], %[xb], [%[c]], #8\n\t"
-            "ldr %[wr], [%[w]], #4\n\t"
-            "sxtb16 %[a02], %[xa]\n\t"
-            "sxtb16 %[xa], %[xa], ror #8\n\t"
-            "sxtb16 %[b02], %[xb]\n\t"
-            "sxtb16 %[xb], %[xb], ror #8\n\t"
-            "sxtb16 %[w02], %[wr]\n\t"
-            "sxtb16 %[wr], %[wr], ror #8\n\t"
-            "smlad %[a0], %[a02], %[w02], %[a0]\n\t"
-            "smlad %[b0], %[b02], %[w02], %[b0]\n\t"
-            "smlad %[a0], %[xa], %[wr], %[a0]\n\t"
-            "smlad %[b0], %[xb], %[wr], %[b0]\n\t"
-            "ldr %[wr], [%[w]], #4\n\t"
-            "sxtb16 %[w02], %[wr]\n\t"
-            "sxtb16 %[wr], %[wr], ror #8\n\t"
-            "smlad %[a1], %[a02], %[w02], %[a1]\n\t"
-            "smlad %[b1], %[b02], %[w02], %[b1]\n\t"
-            "smlad %[a1], %[xa], %[wr], %[a1]\n\t"
-            "smlad %[b1], %[xb], %[wr], %[b1]\n\t"
-            "cmp %[c], %[end]\n\t"
-            "bne 1b\n"
-            : [c] "+r"(c), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1),
-              [xa] "=&r"(xa), [xb] "=&r"(xb), [a02] "=&r"(a02), [b02] "=&r"(b02), [wr] "=&r"(wr),
-              [w02] "=&r"(w02)
-            : [end] "r"(col_end), [n4] "r"(k4)
-            : "cc", "memory");
-#else
-        for (const int8_t *c = col; c < col_end; c += 8) {
-            tc_conv_packed_mac(c, w, &a0, &a1, &b0, &b1);
-            w += 8;
-        }
-#endif
-        tc_conv_packed_store2(a0, b0, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
+        tc_conv_packed_store2(ha, hb, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
         tc_conv_packed_store2(a1, b1, o + 1, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
     }
     if (o < out_c && wide) {
@@ -473,7 +531,8 @@ static tc_status tc_conv_packed_entry(const tc_conv_params *params, const tc_per
 {
     if (!(rq != NULL ? tc_rq_lean_ok(rq) : tc_quant_ok(quant)) ||
         !tc_conv_shapes_ok(params, input_dims, input, filter_dims, packed_filter, output_dims, output) ||
-        scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || folded_bias == NULL) {
+        scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || ((uintptr_t)packed_filter & 3u) != 0 ||
+        folded_bias == NULL) {
         return TC_ERROR_ARGUMENT;
     }
     /* a variant this build left out (tc_config.h) */

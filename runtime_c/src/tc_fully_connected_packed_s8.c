@@ -1,22 +1,21 @@
 /* int8 FULLY_CONNECTED on compile-time packed weights: four output rows per pass, no scratch.
  *
- * Rows go in pairs (hi, lo) whose weights share one 16-bit lane per input k: the lane holds
- * 256 * w_hi[k] + (w_lo[k] + 128), i.e. byte 1 = w_hi[k] (signed), byte 0 = w_lo[k] + 128 (unsigned).
- * Against the input pair X = (x_i, x_j) (SXTB16 of the input word), one SMLAD on the raw word E adds
- * 256 * dot_hi + dot_lo + 128 * (x_i + x_j), and one SMLAD on UXTB16(E) adds dot_lo + 128 * (x_i + x_j):
- * their difference is exactly 256 * dot_hi. Three instructions per four MACs instead of four (two
- * SXTB16 and two SMLAD), and the weights stay one byte each. The raw sum starts equal to the low one, so
- * (raw - low) >> 8 is dot_hi as long as |256 * dot_hi| < 2^31: chunks of at most 504 inputs
- * (|x|, |w| <= 128) keep it there. The low row's 128 * sum(x) is taken out of its bias once per batch.
+ * Rows go in pairs (hi, lo) sharing one 16-bit lane per input k: the int16 256 * w_hi[k] + w_lo[k], so
+ * the lane's low byte is w_lo[k]. Against the input lanes X = (x_i, x_j) (SXTB16 of the input word),
+ * SMLAD on the raw word E adds 256 * dot_hi + dot_lo and SMLAD on SXTB16(E) adds dot_lo: three
+ * instructions per four MACs instead of four (two SXTB16, two SMLAD), with the weights one byte each.
+ * The raw sum starts equal to the low one, so (raw - low) >> 8 is dot_hi as long as
+ * |256 * dot_hi| < 2^31: it comes out every 504 inputs (|x|, |w| <= 128). Codegen keeps this kernel to
+ * weights whose lanes fit int16 (weights_layout.pair_lanes_ok: no w_hi = -128 beside a negative w_lo;
+ * TFLite's symmetric weights always fit), else it runs tc_fully_connected_s8.
  *
  * Layout (tinycompiler/codegen/weights_layout.py: fc_packed_weights, folded_bias), K = in_depth,
- * K4 = K rounded down to a multiple of 4. A pair's word for inputs (i, j) is the bytes
- * [w_lo[i] + 128, w_hi[i], w_lo[j] + 128, w_hi[j]]; per group of four inputs 4g.. a pair has the two
- * words (4g, 4g + 2), (4g + 1, 4g + 3). Rows go in blocks of four = pairs A (rows 0, 1) and B (2, 3):
- * per group of eight inputs, A's four words then B's; then, when K4 / 4 is odd, the last group's two
- * words of A then of B; then the K - K4 tail bytes of the four rows, plain int8, row by row. The
- * out_depth % 4 last rows: a pair (two words per group of four, then its two rows' tails) when two or
- * three are left, and a last single row plain (K bytes). The input offset is folded into the bias. */
+ * K4 = K rounded down to a multiple of 4. Per group of four inputs 4g.. a pair has two words, the lanes
+ * (4g, 4g + 2) and (4g + 1, 4g + 3). Rows go in blocks of four = pairs A (rows 0, 1) and B (2, 3): per
+ * group of eight inputs, A's four words then B's; then, when K4 / 4 is odd, the last group's two words
+ * of A then of B; then the K - K4 tail bytes of the four rows, plain int8, row by row. The out_depth % 4
+ * last rows: a pair (two words per group of four, then its two rows' tails) when two or three are
+ * left, and a last single row plain (K bytes). The input offset is folded into the bias. */
 #include "tc_conv.h"
 #include "tc_conv_internal.h"
 
@@ -51,15 +50,15 @@ static TC_ALWAYS_INLINE int32_t tc_fc_hi_dot(int32_t raw, int32_t low)
     return (int32_t)((uint32_t)raw - (uint32_t)low) >> 8;
 }
 
-/* One encoded word e of a pair against the input lanes xv. */
+/* One pair word e against the input lanes xv. */
 static TC_ALWAYS_INLINE void tc_fc_mac(uint32_t xv, uint32_t e, int32_t *raw, int32_t *low)
 {
     *raw = tc_smlad(xv, e, *raw);
-    *low = tc_smlad(xv, tc_uxtb16(e), *low);
+    *low = tc_smlad(xv, tc_sxtb16(e), *low);
 }
 
-/* One pair over n groups of four inputs (x advances 4n bytes, w 8n): adds dot_hi to *hi, dot_lo
- * (+ 128 * sum of those inputs) to *low. n * 4 <= 504. */
+/* One pair over n groups of four inputs (x advances 4n bytes, w 8n): adds dot_hi to *hi, dot_lo to
+ * *low. n * 4 <= 504. */
 static TC_ALWAYS_INLINE void tc_fc_pair_groups(const int8_t **x, const int8_t **w, int32_t n, int32_t *hi,
                                                int32_t *low)
 {
@@ -90,7 +89,7 @@ static TC_ALWAYS_INLINE void tc_fc_block_groups(const int8_t **x, const int8_t *
         const int8_t *const x_end = xp + 8 * n;
         uint32_t xa, xb, x02, x46, e0, e1;
         /* one group of eight per step, two steps per iteration; an odd count enters at the second step.
-         * xa / xb become the (1, 3) / (5, 7) lanes; each word's raw SMLAD comes before its UXTB16 in place. */
+         * xa / xb become the (1, 3) / (5, 7) lanes; each word's raw SMLAD comes before its SXTB16 in place. */
 #define TC_FC_STEP                                   \
         "ldr %[xa], [%[x]], #4\n\t"                      \
         "ldrd %[e0], %[e1], [%[w]], #8\n\t"              \
@@ -98,33 +97,33 @@ static TC_ALWAYS_INLINE void tc_fc_block_groups(const int8_t **x, const int8_t *
         "sxtb16 %[x02], %[xa]\n\t"                       \
         "sxtb16 %[xa], %[xa], ror #8\n\t"                \
         "smlad %[ra], %[x02], %[e0], %[ra]\n\t"          \
-        "uxtb16 %[e0], %[e0]\n\t"                        \
+        "sxtb16 %[e0], %[e0]\n\t"                        \
         "smlad %[a], %[x02], %[e0], %[a]\n\t"            \
         "smlad %[ra], %[xa], %[e1], %[ra]\n\t"           \
-        "uxtb16 %[e1], %[e1]\n\t"                        \
+        "sxtb16 %[e1], %[e1]\n\t"                        \
         "smlad %[a], %[xa], %[e1], %[a]\n\t"             \
         "ldrd %[e0], %[e1], [%[w]], #8\n\t"              \
         "sxtb16 %[x46], %[xb]\n\t"                       \
         "sxtb16 %[xb], %[xb], ror #8\n\t"                \
         "smlad %[ra], %[x46], %[e0], %[ra]\n\t"          \
-        "uxtb16 %[e0], %[e0]\n\t"                        \
+        "sxtb16 %[e0], %[e0]\n\t"                        \
         "smlad %[a], %[x46], %[e0], %[a]\n\t"            \
         "smlad %[ra], %[xb], %[e1], %[ra]\n\t"           \
-        "uxtb16 %[e1], %[e1]\n\t"                        \
+        "sxtb16 %[e1], %[e1]\n\t"                        \
         "smlad %[a], %[xb], %[e1], %[a]\n\t"             \
         "ldrd %[e0], %[e1], [%[w]], #8\n\t"              \
         "smlad %[rb], %[x02], %[e0], %[rb]\n\t"          \
-        "uxtb16 %[e0], %[e0]\n\t"                        \
+        "sxtb16 %[e0], %[e0]\n\t"                        \
         "smlad %[b], %[x02], %[e0], %[b]\n\t"            \
         "smlad %[rb], %[xa], %[e1], %[rb]\n\t"           \
-        "uxtb16 %[e1], %[e1]\n\t"                        \
+        "sxtb16 %[e1], %[e1]\n\t"                        \
         "smlad %[b], %[xa], %[e1], %[b]\n\t"             \
         "ldrd %[e0], %[e1], [%[w]], #8\n\t"              \
         "smlad %[rb], %[x46], %[e0], %[rb]\n\t"          \
-        "uxtb16 %[e0], %[e0]\n\t"                        \
+        "sxtb16 %[e0], %[e0]\n\t"                        \
         "smlad %[b], %[x46], %[e0], %[b]\n\t"            \
         "smlad %[rb], %[xb], %[e1], %[rb]\n\t"           \
-        "uxtb16 %[e1], %[e1]\n\t"                        \
+        "sxtb16 %[e1], %[e1]\n\t"                        \
         "smlad %[b], %[xb], %[e1], %[b]\n\t"
         __asm__ volatile(
             "tst %[n], #1\n\t"
@@ -164,17 +163,44 @@ static TC_ALWAYS_INLINE void tc_fc_block_groups(const int8_t **x, const int8_t *
     *w = wp;
 }
 
-/* 128 * the sum of the first k4 inputs (k4 a multiple of 4): what the low rows' +128 bytes add. */
-static TC_ALWAYS_INLINE int32_t tc_fc_offset_sum(const int8_t *x, int32_t k4)
+/* The out_depth % 4 (n = 1..3) last rows: a pair when n >= 2, then a single plain row. acc: their biases
+ * in, sums out. Out of line: the four-row loop's caller keeps no registers for it. */
+static __attribute__((noinline)) void tc_fc_leftover_rows(const int8_t *x, const int8_t *w, int32_t in_depth,
+                                                          int32_t n, int32_t acc[3])
 {
-    const uint32_t ones = 0x00010001u;
-    int32_t s = 0;
-    for (int32_t k = 0; k < k4; k += 4) {
-        const uint32_t xw = tc_read_u32(x + k);
-        s = tc_smlad(tc_sxtb16(xw), ones, s);
-        s = tc_smlad(tc_sxtb16_ror8(xw), ones, s);
+    const int32_t tail = in_depth & 3;
+    int32_t r = 0;
+    if (n >= 2) {
+        const int8_t *xp = x;
+        int32_t ha = acc[0], la = acc[1];
+        for (int32_t left = in_depth >> 2; left > 0; left -= 2 * TC_FC_CHUNK_GROUPS) {
+            tc_fc_pair_groups(&xp, &w, left < 2 * TC_FC_CHUNK_GROUPS ? left : 2 * TC_FC_CHUNK_GROUPS, &ha, &la);
+        }
+        for (int32_t i = 0; i < tail; ++i) {
+            ha = tc_fc_add(ha, xp[i] * w[i]);
+            la = tc_fc_add(la, xp[i] * w[tail + i]);
+        }
+        w += 2 * tail;
+        acc[0] = ha;
+        acc[1] = la;
+        r = 2;
     }
-    return (int32_t)((uint32_t)s << 7);
+    if (r < n) {
+        int32_t a0 = acc[r];
+        const int8_t *xp = x;
+        for (int32_t g = in_depth >> 2; g > 0; --g) {
+            const uint32_t xw = tc_read_u32(xp);
+            const uint32_t wr = tc_read_u32(w);
+            xp += 4;
+            w += 4;
+            a0 = tc_smlad(tc_sxtb16(xw), tc_sxtb16(wr), a0);
+            a0 = tc_smlad(tc_sxtb16_ror8(xw), tc_sxtb16_ror8(wr), a0);
+        }
+        for (int32_t i = 0; i < tail; ++i) {
+            a0 = tc_fc_add(a0, xp[i] * w[i]);
+        }
+        acc[r] = a0;
+    }
 }
 
 static TC_ALWAYS_INLINE void tc_fc_run(const tc_fc_params *params, const tc_per_channel_quant *quant,
@@ -185,16 +211,14 @@ static TC_ALWAYS_INLINE void tc_fc_run(const tc_fc_params *params, const tc_per_
     const int32_t groups8 = in_depth >> 3;
     const int32_t odd4 = (in_depth >> 2) & 1;
     const int32_t tail = in_depth & 3;
-    const int32_t k4 = in_depth & ~3;
     const int32_t pc = params->per_channel ? 1 : 0;
     const int32_t out_zp = params->output_offset, act_lo = params->act.min, act_hi = params->act.max;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = input + (size_t)b * (size_t)in_depth;
         const int8_t *w = weights;
-        const int32_t off = tc_fc_offset_sum(x, k4);
         int32_t o = 0;
         for (; o + 4 <= out_depth; o += 4) {
-            int32_t ha = fb[o], la = tc_fc_add(fb[o + 1], -off), hb = fb[o + 2], lb = tc_fc_add(fb[o + 3], -off);
+            int32_t ha = fb[o], la = fb[o + 1], hb = fb[o + 2], lb = fb[o + 3];
             const int8_t *xp = x;
             for (int32_t left = groups8; left > 0; left -= TC_FC_CHUNK_GROUPS) {
                 const int32_t n = left < TC_FC_CHUNK_GROUPS ? left : TC_FC_CHUNK_GROUPS;
@@ -218,37 +242,12 @@ static TC_ALWAYS_INLINE void tc_fc_run(const tc_fc_params *params, const tc_per_
             output[o + 2] = tc_fc_out(hb, (o + 2) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
             output[o + 3] = tc_fc_out(lb, (o + 3) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
         }
-        if (o + 2 <= out_depth) {
-            int32_t ha = fb[o], la = tc_fc_add(fb[o + 1], -off);
-            const int8_t *xp = x;
-            for (int32_t left = k4 >> 2; left > 0; left -= 2 * TC_FC_CHUNK_GROUPS) {
-                tc_fc_pair_groups(&xp, &w, left < 2 * TC_FC_CHUNK_GROUPS ? left : 2 * TC_FC_CHUNK_GROUPS, &ha, &la);
-            }
-            for (int32_t i = 0; i < tail; ++i) {
-                ha = tc_fc_add(ha, xp[i] * w[i]);
-                la = tc_fc_add(la, xp[i] * w[tail + i]);
-            }
-            w += 2 * tail;
-            output[o] = tc_fc_out(ha, o * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
-            output[o + 1] = tc_fc_out(la, (o + 1) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
-            o += 2;
-        }
         if (o < out_depth) {
-            int32_t a0 = fb[o];
-            const int8_t *xp = x;
-            for (int32_t g = k4 >> 2; g > 0; --g) {
-                const uint32_t xw = tc_read_u32(xp);
-                const uint32_t wr = tc_read_u32(w);
-                xp += 4;
-                w += 4;
-                a0 = tc_smlad(tc_sxtb16(xw), tc_sxtb16(wr), a0);
-                a0 = tc_smlad(tc_sxtb16_ror8(xw), tc_sxtb16_ror8(wr), a0);
+            int32_t acc[3] = {fb[o], o + 1 < out_depth ? fb[o + 1] : 0, o + 2 < out_depth ? fb[o + 2] : 0};
+            tc_fc_leftover_rows(x, w, in_depth, out_depth - o, acc);
+            for (int32_t r = 0; o + r < out_depth; ++r) {
+                output[o + r] = tc_fc_out(acc[r], (o + r) * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
             }
-            for (int32_t i = 0; i < tail; ++i) {
-                a0 = tc_fc_add(a0, xp[i] * w[i]);
-            }
-            w += tail;
-            output[o] = tc_fc_out(a0, o * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
         }
         output += out_depth;
     }

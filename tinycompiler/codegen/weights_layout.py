@@ -106,30 +106,26 @@ def depthwise_packed_weights(args: KernelArgs) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([groups, tail]).astype(np.int16))
 
 
-def _row_blocks(w2d: np.ndarray, block: int) -> np.ndarray:
-    """Rows in blocks of ``block``: per block, for each full group of four columns the block's rows'
-    four bytes (row by row), then the block's K % 4 tail bytes row by row; leftover rows natural."""
-    o, k = w2d.shape
-    k0 = k // 4 * 4
-    parts = []
-    ob = o // block * block
-    for r in range(0, ob, block):
-        blk = w2d[r:r + block]
-        parts.append(blk[:, :k0].reshape(block, k0 // 4, 4).transpose(1, 0, 2).reshape(-1))
-        parts.append(blk[:, k0:].reshape(-1))
-    parts.extend(w2d[r] for r in range(ob, o))
-    return np.ascontiguousarray(np.concatenate(parts).astype(np.int8))
+def _conv_rows(args: KernelArgs) -> np.ndarray:
+    """int64 [O, K4]: the CONV_2D filter rows (HWI) zero-padded to K4, a multiple of 4."""
+    o, kh, kw, ci = args.filter_dims
+    k = kh * kw * ci
+    w = np.zeros((o, (k + 3) // 4 * 4), np.int64)
+    w[:, :k] = np.asarray(args.weights, np.int64).reshape(o, k)
+    return w
 
 
 def conv_packed_weights(args: KernelArgs) -> np.ndarray:
-    """int8 weights of tc_conv2d_packed_s8 (see runtime_c/src/tc_conv2d_packed_s8.c): rows [O, K] (HWI)
-    zero-padded to K4 (multiple of 4), in row pairs by groups of four."""
-    o, kh, kw, ci = args.filter_dims
-    k = kh * kw * ci
-    k4 = (k + 3) // 4 * 4
-    w = np.zeros((o, k4), np.int8)
-    w[:, :k] = np.asarray(args.weights, np.int8).reshape(o, k)
-    return _row_blocks(w, 2)
+    """int8 weights of tc_conv2d_packed_s8 (layout in runtime_c/src/tc_conv2d_packed_s8.c): rows [O, K]
+    (HWI) zero-padded to K4, row pairs as int16 lanes 256 * w_o + w_o+1 in the lane order (k0, k2),
+    (k1, k3) per group of four; an odd last row plain int8. Needs :func:`pair_lanes_ok`."""
+    _lanes_or_raise(args, "conv_packed_weights")
+    w = _conv_rows(args)
+    o2 = w.shape[0] // 2 * 2
+    parts = [_pair_lane_words(w[r], w[r + 1]).reshape(-1).view(np.int8) for r in range(0, o2, 2)]
+    if o2 < w.shape[0]:
+        parts.append(w[o2].astype(np.int8))
+    return np.ascontiguousarray(np.concatenate(parts))
 
 
 def conv_c1_packed_weights(args: KernelArgs) -> np.ndarray:
@@ -151,18 +147,35 @@ def conv_c1_packed_weights(args: KernelArgs) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([blocks.reshape(-1), w[o4:].reshape(-1)]).astype(np.int16))
 
 
-def _fc_pair_words(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """uint8 [K4 / 4, 8]: per group of four inputs the pair's words (0, 2), (1, 3), each word the bytes
-    [lo[i] + 128, hi[i], lo[j] + 128, hi[j]] (lane = 256 * hi + lo + 128)."""
-    h = hi.astype(np.int16).reshape(-1, 4).astype(np.uint8)
-    lo8 = (lo.astype(np.int16) + 128).reshape(-1, 4).astype(np.uint8)
-    return np.stack([lo8[:, 0], h[:, 0], lo8[:, 2], h[:, 2], lo8[:, 1], h[:, 1], lo8[:, 3], h[:, 3]], axis=1)
+def _pair_lane_words(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """uint8 [K4 / 4, 8]: a row pair's int16 lanes 256 * hi + lo, per group of four inputs the words
+    (0, 2), (1, 3) (the lane order SXTB16 / SXTB16 ROR #8 give the input)."""
+    lanes = (256 * hi.astype(np.int64) + lo).reshape(-1, 4)[:, [0, 2, 1, 3]].astype("<i2")
+    return np.ascontiguousarray(lanes).view(np.uint8).reshape(-1, 8)
+
+
+def pair_lanes_ok(args: KernelArgs) -> bool:
+    """Whether the packed CONV_2D / FULLY_CONNECTED kernels' shared lanes hold these weights exactly:
+    rows [O, ...] in pairs (0, 1), (2, 3), ...; every lane 256 * w_hi + w_lo must fit int16, which
+    fails only for w_hi = -128 beside w_lo < 0. TFLite's symmetric [-127, 127] weights always pass;
+    codegen runs the others through the natural-weight kernels."""
+    w = np.asarray(args.weights, np.int64)
+    w = w.reshape(w.shape[0], -1)
+    o2 = w.shape[0] // 2 * 2
+    return not bool(((256 * w[0:o2:2] + w[1:o2:2]) < -32768).any())
+
+
+def _lanes_or_raise(args: KernelArgs, what: str) -> None:
+    if not pair_lanes_ok(args):
+        raise TinyCompilerError(f"{what}: these weights do not fit the paired int16 lanes (pair_lanes_ok); "
+                                "use the natural-weight kernels")
 
 
 def fc_packed_weights(args: KernelArgs) -> np.ndarray:
     """int8 weights of tc_fully_connected_packed_s8 (layout in runtime_c/src/tc_fully_connected_packed_s8.c):
-    row pairs sharing 16-bit lanes (high row signed, low row + 128), in blocks of two pairs by groups of
-    eight inputs, then the odd group of four and the plain K % 4 tails; a last odd row plain."""
+    row pairs as int16 lanes 256 * w_hi + w_lo, in blocks of two pairs by groups of eight inputs, then
+    the odd group of four and the plain K % 4 tails; a last odd row plain. Needs :func:`pair_lanes_ok`."""
+    _lanes_or_raise(args, "fc_packed_weights")
     w = np.asarray(args.weights, np.int8)
     w = w.reshape(w.shape[0], -1)
     o, k = w.shape
@@ -170,7 +183,7 @@ def fc_packed_weights(args: KernelArgs) -> np.ndarray:
     parts = []
     o4 = o // 4 * 4
     for r in range(0, o4, 4):
-        pa, pb = _fc_pair_words(w[r, :k4], w[r + 1, :k4]), _fc_pair_words(w[r + 2, :k4], w[r + 3, :k4])
+        pa, pb = _pair_lane_words(w[r, :k4], w[r + 1, :k4]), _pair_lane_words(w[r + 2, :k4], w[r + 3, :k4])
         n8 = k8 // 8
         parts.append(np.concatenate([pa[:2 * n8].reshape(n8, 16), pb[:2 * n8].reshape(n8, 16)], axis=1).reshape(-1))
         if k4 > k8:
@@ -178,7 +191,7 @@ def fc_packed_weights(args: KernelArgs) -> np.ndarray:
         parts.append(w[r:r + 4, k4:].reshape(-1).view(np.uint8))
     r = o4
     if o - r >= 2:
-        parts.append(_fc_pair_words(w[r, :k4], w[r + 1, :k4]).reshape(-1))
+        parts.append(_pair_lane_words(w[r, :k4], w[r + 1, :k4]).reshape(-1))
         parts.append(w[r:r + 2, k4:].reshape(-1).view(np.uint8))
         r += 2
     if r < o:

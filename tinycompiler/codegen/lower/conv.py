@@ -12,8 +12,8 @@ import dataclasses
 import numpy as np
 
 from tinycompiler.codegen.program import Call
-from tinycompiler.codegen.weights_layout import (conv_c1_packed_weights, conv_packed_weights, depthwise_packed_weights,
-                                                 fc_packed_weights, folded_bias, kernel_args, requant_lean,
+from tinycompiler.codegen.weights_layout import (conv_c1_packed_weights, conv_packed_weights, pair_lanes_ok,
+                                                 depthwise_packed_weights, fc_packed_weights, folded_bias, kernel_args, requant_lean,
                                                  requant_table)
 
 
@@ -95,14 +95,28 @@ def wide_scratch_wants(graph, plan) -> dict:
     layer (a patch stage runs its own kernels): what :func:`~tinycompiler.plan.scratch_room.widen_scratch`
     tries to find room for."""
     stage = set(plan.patch.stage_ops) if getattr(plan, "patch", None) is not None else set()
-    return {op.index: 4 * _k4(kernel_args(op, graph)) for op in graph.ops
-            if op.kind == "CONV_2D" and op.index not in stage}
+    wants = {}
+    for op in graph.ops:
+        if op.kind == "CONV_2D" and op.index not in stage:
+            args = kernel_args(op, graph)
+            if pair_lanes_ok(args):
+                wants[op.index] = 4 * _k4(args)
+    return wants
 
 
 def lower_conv(op, graph, ctx) -> Call:
     """Every CONV_2D runs tc_conv2d_packed_s8 (compile-time packed weights, folded bias, tc_rq), or its
-    wide twin (int16 columns, faster) when the plan gave the op 4 * K4 bytes of scratch."""
+    wide twin (int16 columns, faster) when the plan gave the op 4 * K4 bytes of scratch; weights the
+    packed lanes cannot hold (a -128 weight beside a negative one, see pair_lanes_ok) run the generic
+    tc_conv2d_im2col_s8 on the model's own weight bytes."""
     args = kernel_args(op, graph)
+    if not pair_lanes_ok(args):
+        kernel = "tc_conv2d_im2col_s8"
+        _, kh, kw, _ = args.filter_dims
+        comment = (f"CONV_2D {kh}x{kw} {list(args.input_dims)} -> {list(args.output_dims)} ({kernel}: weights "
+                   "outside the packed lanes)")
+        return Call(op.index, "conv2d", comment, _call_args(op, graph, ctx, args, kernel),
+                    kernel_arrays(op, ctx, args, "filter"), [kernel])
     wide = ctx.scratch(op)[1] >= 4 * _k4(args)
     kernel = "tc_conv2d_packed_wide_s8" if wide else "tc_conv2d_packed_s8"
     _, kh, kw, _ = args.filter_dims
@@ -190,15 +204,22 @@ def lower_depthwise(op, graph, ctx) -> Call:
 
 
 def lower_fully_connected(op, graph, ctx) -> Call:
+    """tc_fully_connected_packed_s8 (row pairs in shared lanes, folded bias, tc_rq), or the natural
+    tc_fully_connected_s8 on the model's own weights where the lanes cannot hold them (pair_lanes_ok)."""
     args = kernel_args(op, graph)
     batches, _, _, in_depth = args.input_dims
     out_depth = args.output_dims[3]
-    arrays, has_rq = _packed_arrays(op, ctx, args, "weights", fc_packed_weights(args))
+    packed = pair_lanes_ok(args)
+    kernel = "tc_fully_connected_packed_s8" if packed else "tc_fully_connected_s8"
+    if packed:
+        arrays, has_rq = _packed_arrays(op, ctx, args, "weights", fc_packed_weights(args))
+    else:
+        arrays, has_rq = kernel_arrays(op, ctx, args, "weights"), False
     call_args = {**args.params, "batches": batches, "in_depth": in_depth, "out_depth": out_depth,
                  "input": ctx.offset(op.inputs[0]), "output": ctx.offset(op.outputs[0]),
-                 "bias": True, "rq": has_rq}
-    comment = f"FULLY_CONNECTED {in_depth} -> {out_depth} x{batches} (tc_fully_connected_packed_s8)"
-    return Call(op.index, "fully_connected", comment, call_args, arrays, ["tc_fully_connected_packed_s8"])
+                 "bias": packed or args.bias is not None, "rq": has_rq, "packed": packed}
+    comment = f"FULLY_CONNECTED {in_depth} -> {out_depth} x{batches} ({kernel})"
+    return Call(op.index, "fully_connected", comment, call_args, arrays, [kernel])
 
 
 def depthwise_scratch_bytes(op, graph) -> int:
