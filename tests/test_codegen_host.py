@@ -265,38 +265,39 @@ def test_float_edges_chain():
         check(B.make_case(B.finish(g, y), seed, f"float edges seed={seed}"))
 
 
+def _checked_source(g, what: str, seeds=range(3)) -> str:
+    """``g`` bit-exact with the reference on a few seeds; returns its generated C (all files)."""
+    import tempfile
+
+    from tinycompiler.codegen import generate
+
+    for seed in seeds:
+        check(B.make_case(g, seed, f"{what} seed={seed}"))
+    with tempfile.TemporaryDirectory() as d:
+        generate(g, d)
+        return "".join(p.read_text() for p in Path(d).rglob("*.c"))
+
+
 def test_conv_weights_outside_the_packed_lanes():
     """A CONV_2D whose weights hold -128 beside a negative weight of the pair's other row cannot take the
     packed kernel's shared int16 lanes: codegen runs tc_conv2d_im2col_s8 on its own weights instead,
     still bit-exact with the reference; the other CONV_2D of the graph stays packed. The same for a
     FULLY_CONNECTED (tc_fully_connected_s8)."""
-    from tinycompiler.codegen import generate
-
     rng = np.random.default_rng(3)
     g, x = B.new_graph(rng, (1, 6, 6, 8), name="minus128")
     y = B.add_conv2d(g, rng, x, 6, 3, 3, 1, 1, "SAME", "RELU", True, True)
     y = B.add_conv2d(g, rng, y, 4, 1, 1, 1, 1, "SAME", "NONE", True, True)
     g = B.finish(g, y)
     w = np.asarray(g.tensors[g.ops[0].inputs[1]].data).copy()
-    w[0, 0, 0, :] = -128
-    w[1, 0, 0, :] = -3
+    w[0, 0, 0, :], w[1, 0, 0, :] = -128, -3
     g.tensors[g.ops[0].inputs[1]].data = w
-    for seed in range(3):
-        check(B.make_case(g, seed, f"-128 weights seed={seed}"))
-    import tempfile
-    with tempfile.TemporaryDirectory() as d:
-        generate(g, d)
-        src = "".join(p.read_text() for p in Path(d).rglob("*.c"))
+    src = _checked_source(g, "-128 conv weights")
     assert "tc_conv2d_im2col_s8(&op0_params" in src and "tc_conv2d_packed" in src
     g = B.fully_connected_graph(rng, 2, 24, 6)
     w = np.asarray(g.tensors[g.ops[0].inputs[1]].data).copy()
     w[2, :], w[3, :] = -128, -7
     g.tensors[g.ops[0].inputs[1]].data = w
-    for seed in range(3):
-        check(B.make_case(g, seed, f"-128 FC weights seed={seed}"))
-    with tempfile.TemporaryDirectory() as d:
-        generate(g, d)
-        src = "".join(p.read_text() for p in Path(d).rglob("*.c"))
+    src = _checked_source(g, "-128 FC weights")
     assert "tc_fully_connected_s8(&op0_params" in src and "tc_fully_connected_packed_s8(&op0" not in src
 
 

@@ -187,6 +187,25 @@ static void tc_conv_packed_widen(int8_t *col, int32_t k4)
 }
 #endif
 
+/* One group of four k of tc_conv_int8_dot2x2 (asm text; the loop runs it twice per iteration). */
+#define TC_CONV_INT8_GROUP \
+    "ldrd %[xa], %[xb], [%[c]], #8\n\t" \
+    "ldrd %[e0], %[e1], [%[w]], #8\n\t" \
+    "sxtb16 %[a02], %[xa]\n\t" \
+    "sxtb16 %[xa], %[xa], ror #8\n\t" \
+    "sxtb16 %[b02], %[xb]\n\t" \
+    "sxtb16 %[xb], %[xb], ror #8\n\t" \
+    "smlad %[a0], %[a02], %[e0], %[a0]\n\t" \
+    "smlad %[b0], %[b02], %[e0], %[b0]\n\t" \
+    "sxtb16 %[e0], %[e0]\n\t" \
+    "smlad %[a1], %[a02], %[e0], %[a1]\n\t" \
+    "smlad %[b1], %[b02], %[e0], %[b1]\n\t" \
+    "smlad %[a0], %[xa], %[e1], %[a0]\n\t" \
+    "smlad %[b0], %[xb], %[e1], %[b0]\n\t" \
+    "sxtb16 %[e1], %[e1]\n\t" \
+    "smlad %[a1], %[xa], %[e1], %[a1]\n\t" \
+    "smlad %[b1], %[xb], %[e1], %[b1]\n\t"
+
 /* The pair (o, o + 1) dotted with the int8 pixel pair column from c to end: 2 loads, 6 SXTB16, 8 SMLAD
  * per 16 MACs. Sums as in tc_conv_pair_word; returns w past the groups read. */
 static TC_ALWAYS_INLINE const int8_t *tc_conv_int8_dot2x2(const int8_t *c, const int8_t *end, const int8_t *w,
@@ -201,39 +220,9 @@ static TC_ALWAYS_INLINE const int8_t *tc_conv_int8_dot2x2(const int8_t *c, const
         "tst %[nb], #8\n\t"
         "bne 2f\n"
         "1:\n\t"
-        "ldrd %[xa], %[xb], [%[c]], #8\n\t"
-        "ldrd %[e0], %[e1], [%[w]], #8\n\t"
-        "sxtb16 %[a02], %[xa]\n\t"
-        "sxtb16 %[xa], %[xa], ror #8\n\t"
-        "sxtb16 %[b02], %[xb]\n\t"
-        "sxtb16 %[xb], %[xb], ror #8\n\t"
-        "smlad %[a0], %[a02], %[e0], %[a0]\n\t"
-        "smlad %[b0], %[b02], %[e0], %[b0]\n\t"
-        "sxtb16 %[e0], %[e0]\n\t"
-        "smlad %[a1], %[a02], %[e0], %[a1]\n\t"
-        "smlad %[b1], %[b02], %[e0], %[b1]\n\t"
-        "smlad %[a0], %[xa], %[e1], %[a0]\n\t"
-        "smlad %[b0], %[xb], %[e1], %[b0]\n\t"
-        "sxtb16 %[e1], %[e1]\n\t"
-        "smlad %[a1], %[xa], %[e1], %[a1]\n\t"
-        "smlad %[b1], %[xb], %[e1], %[b1]\n"
+        TC_CONV_INT8_GROUP
         "2:\n\t"
-        "ldrd %[xa], %[xb], [%[c]], #8\n\t"
-        "ldrd %[e0], %[e1], [%[w]], #8\n\t"
-        "sxtb16 %[a02], %[xa]\n\t"
-        "sxtb16 %[xa], %[xa], ror #8\n\t"
-        "sxtb16 %[b02], %[xb]\n\t"
-        "sxtb16 %[xb], %[xb], ror #8\n\t"
-        "smlad %[a0], %[a02], %[e0], %[a0]\n\t"
-        "smlad %[b0], %[b02], %[e0], %[b0]\n\t"
-        "sxtb16 %[e0], %[e0]\n\t"
-        "smlad %[a1], %[a02], %[e0], %[a1]\n\t"
-        "smlad %[b1], %[b02], %[e0], %[b1]\n\t"
-        "smlad %[a0], %[xa], %[e1], %[a0]\n\t"
-        "smlad %[b0], %[xb], %[e1], %[b0]\n\t"
-        "sxtb16 %[e1], %[e1]\n\t"
-        "smlad %[a1], %[xa], %[e1], %[a1]\n\t"
-        "smlad %[b1], %[xb], %[e1], %[b1]\n\t"
+        TC_CONV_INT8_GROUP
         "cmp %[c], %[end]\n\t"
         "bne 1b\n"
         : [c] "+r"(c), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1),
