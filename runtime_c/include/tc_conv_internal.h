@@ -49,6 +49,24 @@ static inline int32_t tc_rq_output(int32_t acc, const tc_rq *r)
     return (int32_t)(uint32_t)(p >> 32) >> r->rshift;
 }
 
+/* Row pairs sharing int16 weight lanes (tc_conv2d_packed_s8, tc_fully_connected_packed_s8): lane k is
+ * 256 * w_hi[k] + w_lo[k]; SMLAD on a pair's word adds 256 * dot_hi + dot_lo to the raw sum, SMLAD on
+ * its SXTB16 adds dot_lo to the low sum. Both start equal, so the high row's dot product is
+ * (raw - low) >> 8 while |256 * dot_hi| < 2^31: with |x|, |w| <= 128 that holds for TC_PAIR_SEG_K
+ * inputs (504 * 128 * 128 < 2^23), after which the kernels take it out. */
+#define TC_PAIR_SEG_K 504
+
+static inline int32_t tc_pair_hi_dot(int32_t raw, int32_t low)
+{
+    return (int32_t)((uint32_t)raw - (uint32_t)low) >> 8;
+}
+
+/* Wrapping int32 add (the accumulators wrap like TFLite's). */
+static inline int32_t tc_wrap_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 /* tc_rq_output then the activation clamp: the int8 output byte. */
 static inline int8_t tc_rq_clamp(int32_t acc, const tc_rq *r, int32_t act_min, int32_t act_max)
 {

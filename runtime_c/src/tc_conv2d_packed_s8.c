@@ -7,7 +7,7 @@
  * order SXTB16 / SXTB16 ROR #8 give the input). Against input lanes X, SMLAD on the word adds
  * 256 * dot_o + dot_o+1 and SMLAD on its SXTB16 adds dot_o+1: both sums start at row o + 1's bias, and
  * (raw - low) >> 8 is dot_o. Five instructions per word and pixel pair where unpacking two rows' words
- * took six, with no more flash; dot_o comes out every TC_CONV_PAIR_SEG_K inputs, before 256 * dot_o
+ * took six, with no more flash; dot_o comes out every TC_PAIR_SEG_K inputs, before 256 * dot_o
  * could leave int32. Codegen keeps this kernel to weights whose lanes fit int16
  * (weights_layout.pair_lanes_ok: no w_o = -128 beside a negative w_o+1). An odd last row follows
  * alone, plain int8 (K4 bytes).
@@ -27,9 +27,6 @@
 
 #define TC_ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* Inputs per segment of a pair's dot product, an even number of groups of four: 504 * 128 * 128 < 2^23,
- * so 256 * row o's partial dot product stays inside int32 whatever the int8 weights and inputs. */
-#define TC_CONV_PAIR_SEG_K 504
 
 static int32_t tc_conv_packed_k4(const tc_dims *filter_dims)
 {
@@ -109,11 +106,6 @@ static TC_ALWAYS_INLINE void tc_conv_packed_mac(const int8_t *c, const int8_t *w
     tc_conv_pair_word(tc_read_u32(w + 4), tc_sxtb16_ror8(xa), tc_sxtb16_ror8(xb), a0, a1, b0, b1);
 }
 
-/* Row o's dot product from a pair's raw and low sums (see the top of the file). */
-static TC_ALWAYS_INLINE int32_t tc_conv_pair_hi(int32_t raw, int32_t low)
-{
-    return (int32_t)((uint32_t)raw - (uint32_t)low) >> 8;
-}
 
 /* One group of four k of tc_conv_wide_dot2x2 (asm text; the loop runs it twice per iteration). */
 #define TC_CONV_WIDE_GROUP \
@@ -243,14 +235,14 @@ static TC_ALWAYS_INLINE const int8_t *tc_conv_int8_dot2x2(const int8_t *c, const
     return w;
 }
 
-/* A pair's sums over a column longer than TC_CONV_PAIR_SEG_K inputs, segment by segment (row o's dot
+/* A pair's sums over a column longer than TC_PAIR_SEG_K inputs, segment by segment (row o's dot
  * taken out after each). sums: row o's and row o + 1's accumulators of pixel A, then of B (in: the
  * biases). Out of line: one copy serves every variant, and the short-row loop keeps its registers. */
 static __attribute__((noinline)) const int8_t *tc_conv_pair_dot_long(const int8_t *c, const int8_t *col_end,
                                                                      const int8_t *w, const int wide,
                                                                      int32_t sums[4])
 {
-    const int32_t seg_bytes = (wide ? 4 : 2) * TC_CONV_PAIR_SEG_K;
+    const int32_t seg_bytes = (wide ? 4 : 2) * TC_PAIR_SEG_K;
     int32_t ha = sums[0], a1 = sums[1], hb = sums[2], b1 = sums[3];
     while (c < col_end) {
         const int8_t *stop = col_end - c > seg_bytes ? c + seg_bytes : col_end;
@@ -263,8 +255,8 @@ static __attribute__((noinline)) const int8_t *tc_conv_pair_dot_long(const int8_
         {
             w = tc_conv_int8_dot2x2(c, stop, w, &a0, &a1, &b0, &b1);
         }
-        ha = (int32_t)((uint32_t)ha + (uint32_t)tc_conv_pair_hi(a0, a1));
-        hb = (int32_t)((uint32_t)hb + (uint32_t)tc_conv_pair_hi(b0, b1));
+        ha = tc_wrap_add(ha, tc_pair_hi_dot(a0, a1));
+        hb = tc_wrap_add(hb, tc_pair_hi_dot(b0, b1));
         c = stop;
     }
     sums[0] = ha;
@@ -283,7 +275,7 @@ static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t
                                                       const int wide)
 {
     const int8_t *const col_end = col + (wide ? 4 : 2) * k4;
-    const int long_k = k4 > TC_CONV_PAIR_SEG_K;
+    const int long_k = k4 > TC_PAIR_SEG_K;
     const int32_t out_zp = p->output_offset, act_lo = p->act.min, act_hi = p->act.max;
     /* a local copy: the output byte stores may alias *rq, the copy's pointers stay in registers */
     const tc_rq_lean r = use_rq ? *rq : (tc_rq_lean){NULL, NULL, NULL, NULL};
@@ -305,8 +297,8 @@ static TC_ALWAYS_INLINE void tc_conv_packed_pair_body(const int8_t *col, int32_t
             b1 = a1;
             w = wide ? tc_conv_wide_dot2x2(col, col_end, w, &a0, &a1, &b0, &b1)
                      : tc_conv_int8_dot2x2(col, col_end, w, &a0, &a1, &b0, &b1);
-            ha = (int32_t)((uint32_t)fb[o] + (uint32_t)tc_conv_pair_hi(a0, a1));
-            hb = (int32_t)((uint32_t)fb[o] + (uint32_t)tc_conv_pair_hi(b0, b1));
+            ha = tc_wrap_add(fb[o], tc_pair_hi_dot(a0, a1));
+            hb = tc_wrap_add(fb[o], tc_pair_hi_dot(b0, b1));
         }
         tc_conv_packed_store2(ha, hb, o, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);
         tc_conv_packed_store2(a1, b1, o + 1, rq, quant, out_zp, act_lo, act_hi, oa, ob, use_rq, hi_is_127);

@@ -21,8 +21,9 @@
 
 #define TC_ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* Groups of eight inputs per chunk: 504 * 128 * 128 < 2^23, so 256 * dot_hi stays inside int32. */
-#define TC_FC_CHUNK_GROUPS 63
+/* Groups of eight inputs per chunk (TC_PAIR_SEG_K, tc_conv_internal.h). */
+#define TC_FC_CHUNK_GROUPS (TC_PAIR_SEG_K / 8)
+
 
 static TC_ALWAYS_INLINE int8_t tc_fc_out(int32_t acc, int32_t q, const tc_rq *rq, const tc_per_channel_quant *quant,
                                          int32_t out_zp, int32_t lo, int32_t hi, const int use_rq)
@@ -36,18 +37,6 @@ static TC_ALWAYS_INLINE int8_t tc_fc_out(int32_t acc, int32_t q, const tc_rq *rq
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     return (int8_t)v;
-}
-
-/* Wrapping int32 add (the accumulators wrap like TFLite's). */
-static TC_ALWAYS_INLINE int32_t tc_fc_add(int32_t a, int32_t b)
-{
-    return (int32_t)((uint32_t)a + (uint32_t)b);
-}
-
-/* The high row's dot product from a pair's raw and low sums (see the top of the file). */
-static TC_ALWAYS_INLINE int32_t tc_fc_hi_dot(int32_t raw, int32_t low)
-{
-    return (int32_t)((uint32_t)raw - (uint32_t)low) >> 8;
 }
 
 /* One pair word e against the input lanes xv. */
@@ -71,7 +60,7 @@ static TC_ALWAYS_INLINE void tc_fc_pair_groups(const int8_t **x, const int8_t **
         xp += 4;
         wp += 8;
     }
-    *hi = tc_fc_add(*hi, tc_fc_hi_dot(raw, lo));
+    *hi = tc_wrap_add(*hi, tc_pair_hi_dot(raw, lo));
     *low = lo;
     *x = xp;
     *w = wp;
@@ -155,8 +144,8 @@ static TC_ALWAYS_INLINE void tc_fc_block_groups(const int8_t **x, const int8_t *
         xp += 8;
         wp += 32;
     }
-    *ha = tc_fc_add(*ha, tc_fc_hi_dot(ra, a));
-    *hb = tc_fc_add(*hb, tc_fc_hi_dot(rb, b));
+    *ha = tc_wrap_add(*ha, tc_pair_hi_dot(ra, a));
+    *hb = tc_wrap_add(*hb, tc_pair_hi_dot(rb, b));
     *la = a;
     *lb = b;
     *x = xp;
@@ -177,8 +166,8 @@ static __attribute__((noinline)) void tc_fc_leftover_rows(const int8_t *x, const
             tc_fc_pair_groups(&xp, &w, left < 2 * TC_FC_CHUNK_GROUPS ? left : 2 * TC_FC_CHUNK_GROUPS, &ha, &la);
         }
         for (int32_t i = 0; i < tail; ++i) {
-            ha = tc_fc_add(ha, xp[i] * w[i]);
-            la = tc_fc_add(la, xp[i] * w[tail + i]);
+            ha = tc_wrap_add(ha, xp[i] * w[i]);
+            la = tc_wrap_add(la, xp[i] * w[tail + i]);
         }
         w += 2 * tail;
         acc[0] = ha;
@@ -197,7 +186,7 @@ static __attribute__((noinline)) void tc_fc_leftover_rows(const int8_t *x, const
             a0 = tc_smlad(tc_sxtb16_ror8(xw), tc_sxtb16_ror8(wr), a0);
         }
         for (int32_t i = 0; i < tail; ++i) {
-            a0 = tc_fc_add(a0, xp[i] * w[i]);
+            a0 = tc_wrap_add(a0, xp[i] * w[i]);
         }
         acc[r] = a0;
     }
@@ -231,10 +220,10 @@ static TC_ALWAYS_INLINE void tc_fc_run(const tc_fc_params *params, const tc_per_
             }
             for (int32_t i = 0; i < tail; ++i) {
                 const int32_t xv = xp[i];
-                ha = tc_fc_add(ha, xv * w[i]);
-                la = tc_fc_add(la, xv * w[tail + i]);
-                hb = tc_fc_add(hb, xv * w[2 * tail + i]);
-                lb = tc_fc_add(lb, xv * w[3 * tail + i]);
+                ha = tc_wrap_add(ha, xv * w[i]);
+                la = tc_wrap_add(la, xv * w[tail + i]);
+                hb = tc_wrap_add(hb, xv * w[2 * tail + i]);
+                lb = tc_wrap_add(lb, xv * w[3 * tail + i]);
             }
             w += 4 * tail;
             output[o] = tc_fc_out(ha, o * pc, rq, quant, out_zp, act_lo, act_hi, use_rq);
